@@ -1,0 +1,303 @@
+"""Ranking candidate papers for many subscribers at once: numpy in, top-k with reasons out.
+
+No ORM in here, so the planner, the `recommend` command, the preview and the benchmark all
+call exactly the same scoring with plain arrays.
+
+How a paper is scored for one subscriber (all vectors L2-normalised, so a dot product is
+the cosine similarity):
+
+1. similarity = the BEST match over the subscriber's positive vectors (text interests and
+   liked papers). Never the average: someone who follows both protein folding and compilers
+   must get the best papers of each field, not the papers halfway between them.
+2. penalty = DISLIKE_PENALTY x how far the closest negative vector (disliked paper or
+   "less of this" interest) is above DISLIKE_MARGIN, scaled to 0..1. Loosely related papers
+   are not punished, near-duplicates of a disliked paper are.
+3. relevance = similarity - penalty; a paper must reach the subscriber's minimum
+   (MIN_SCORE by default) and must not contain an excluded keyword.
+4. score = relevance + UPVOTE_WEIGHT x community upvotes (log-scaled to 0..1 over the
+   candidates). Upvotes only reorder relevant papers: they never lift one over the minimum.
+5. With DIVERSITY > 0 the top-k is picked greedily (maximal marginal relevance): each next
+   paper's score is reduced by DIVERSITY x its similarity to the papers already picked, so
+   one digest is not ten variants of one idea.
+
+Subscribers are ranked in chunks of CHUNK_SIZE: every chunk is one matrix product
+(positive vectors of the chunk x candidates), so cost grows linearly with subscribers x
+candidates and memory stays flat.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+NO_SCORE = np.float32(-np.inf)
+LAST_RESORT = np.finfo(np.float32).min
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Every knob of the scoring; defaults come from settings.RANKING."""
+
+    min_score: float = 0.25
+    dislike_penalty: float = 0.5
+    dislike_margin: float = 0.35
+    upvote_weight: float = 0.0
+    diversity: float = 0.0
+    chunk_size: int = 2000
+
+    @classmethod
+    def from_settings(cls, **overrides):
+        from django.conf import settings
+
+        ranking = settings.RANKING
+        values = {
+            "min_score": ranking["MIN_SCORE"],
+            "dislike_penalty": ranking["DISLIKE_PENALTY"],
+            "dislike_margin": ranking["DISLIKE_MARGIN"],
+            "upvote_weight": ranking["UPVOTE_WEIGHT"],
+            "diversity": ranking["DIVERSITY"],
+            "chunk_size": ranking["CHUNK_SIZE"],
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass
+class Profile:
+    """One subscriber's taste as the ranker sees it.
+
+    positives: (m, d) vectors of text interests and liked papers; labels[i] names row i in
+        "why you got this" and kinds[i] says what it is ("topic" or "liked").
+    negatives: (n, d) vectors of disliked papers and "less of this" interests.
+    excluded: keywords; a candidate whose text contains one (whole word, any case) is removed.
+    eligible: optional boolean mask over the candidates (papers inside this subscriber's
+        window and never sent to them); None means every candidate.
+    """
+
+    positives: np.ndarray
+    labels: Sequence[str]
+    kinds: Sequence[str] = ()
+    negatives: np.ndarray | None = None
+    excluded: Sequence[str] = ()
+    eligible: np.ndarray | None = None
+    k: int = 10
+    min_score: float | None = None
+
+    def kind(self, row):
+        return self.kinds[row] if self.kinds else "topic"
+
+
+class Match(NamedTuple):
+    """One ranked paper for one subscriber, with everything needed to explain it."""
+
+    index: int  # row in the candidate matrix
+    score: float  # relevance + trending: what the digest is ordered by
+    matched: str  # label of the positive vector that matched best
+    matched_kind: str  # "topic" or "liked"
+    similarity: float  # cosine similarity to that positive vector
+    penalty: float  # subtracted for closeness to a disliked paper / negative interest
+    trending: float  # added for community upvotes
+
+
+def keyword_pattern(keyword):
+    """Whole-word, case-insensitive; a multi-word keyword matches across any spacing."""
+    words = [re.escape(word) for word in keyword.lower().split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
+
+
+def excluded_mask(keywords, texts, cache=None):
+    """Boolean mask over `texts`: True where any keyword occurs."""
+    mask = np.zeros(len(texts), dtype=bool)
+    cache = {} if cache is None else cache
+    for keyword in keywords:
+        keyword = keyword.strip().lower()
+        if not keyword:
+            continue
+        if keyword not in cache:
+            pattern = keyword_pattern(keyword)
+            cache[keyword] = np.fromiter((bool(pattern.search(text)) for text in texts), bool, len(texts))
+        mask |= cache[keyword]
+    return mask
+
+
+def trending_bonus(upvotes, weight):
+    """weight x log1p(upvotes), scaled so the most upvoted candidate gets the full weight."""
+    if upvotes is None or weight == 0:
+        return None
+    votes = np.log1p(np.clip(np.nan_to_num(np.asarray(upvotes, dtype=np.float32)), 0, None))
+    top = float(votes.max()) if len(votes) else 0.0
+    if top <= 0:
+        return None
+    return (weight * votes / top).astype(np.float32)
+
+
+def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None):
+    """Rank `candidates` for every profile: a `Ranking`, i.e. one list of `Match` per profile, best first.
+
+    candidates: (n, d) float32 normalised paper vectors.
+    profiles: list of `Profile` (one per subscriber).
+    candidate_texts: n lowercase-able strings (title + abstract), needed only for excluded keywords.
+    upvotes: optional n community upvote counts (None / NaN for unknown).
+    weights: `Weights`; defaults to settings.RANKING.
+    """
+    weights = weights or Weights.from_settings()
+    candidates = np.ascontiguousarray(candidates, dtype=np.float32)
+    texts = [text.lower() for text in candidate_texts] if candidate_texts is not None else None
+    bonus = trending_bonus(upvotes, weights.upvote_weight)
+    keyword_cache = {}
+    chunk_size = max(1, weights.chunk_size)
+    results = Ranking(chunk_size)
+    for start in range(0, len(profiles), chunk_size):
+        chunk = profiles[start : start + chunk_size]
+        results.add(_rank_chunk(candidates, chunk, texts, bonus, weights, keyword_cache), len(chunk))
+    return results
+
+
+def _segment_max(vectors, owners, count, candidates):
+    """(count, n) best similarity per owner and the matrix row that gave it (rows sorted by owner)."""
+    similarities = vectors @ candidates.T
+    starts = np.searchsorted(owners, np.arange(count))
+    return similarities, np.maximum.reduceat(similarities, starts, axis=0), starts
+
+
+def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache):
+    n_candidates, dim = candidates.shape
+    active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
+    if not active:
+        return None
+    members = [profiles[i] for i in active]
+    count = len(members)
+
+    counts = np.fromiter((len(p.positives) for p in members), np.int64, count)
+    owners = np.repeat(np.arange(count), counts)
+    positives = np.concatenate([np.asarray(p.positives, dtype=np.float32).reshape(-1, dim) for p in members])
+    similarities, best, starts = _segment_max(positives, owners, count, candidates)
+
+    penalty = np.zeros_like(best)
+    with_negatives = [j for j, p in enumerate(members) if p.negatives is not None and len(p.negatives)]
+    if with_negatives and weights.dislike_penalty:
+        neg_counts = np.fromiter((len(members[j].negatives) for j in with_negatives), np.int64, len(with_negatives))
+        neg_owners = np.repeat(np.arange(len(with_negatives)), neg_counts)
+        negatives = np.concatenate(
+            [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
+        )
+        _, closest, _ = _segment_max(negatives, neg_owners, len(with_negatives), candidates)
+        scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
+        penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
+
+    relevance = best - penalty
+    minimums = np.fromiter(
+        (weights.min_score if p.min_score is None else p.min_score for p in members), np.float32, count
+    )
+    keep = relevance >= minimums[:, None]
+    for j, profile in enumerate(members):
+        if profile.eligible is not None:
+            keep[j] &= profile.eligible
+        if profile.excluded:
+            if texts is None:
+                raise ValueError("excluded keywords need candidate_texts")
+            keep[j] &= ~excluded_mask(profile.excluded, texts, keyword_cache)
+    score = relevance + bonus if bonus is not None else relevance.copy()
+    score[~keep] = NO_SCORE
+
+    k_max = int(max(p.k for p in members))
+    if weights.diversity > 0:
+        picked = _diverse_top(score, candidates, k_max, weights.diversity)
+    else:
+        picked = _top(score, k_max)
+    picked_score = np.take_along_axis(score, picked, axis=1)
+
+    # Which positive row gave the best similarity, for the picked papers only.
+    picked_best = np.take_along_axis(best, picked, axis=1)
+    row_sims = np.take_along_axis(similarities, picked[owners], axis=1)
+    rows = np.where(row_sims >= picked_best[owners], np.arange(len(owners))[:, None], len(owners))
+    matched_row = np.minimum.reduceat(rows, starts, axis=0) - starts[:, None]
+    picked_penalty = np.take_along_axis(penalty, picked, axis=1)
+    picked_bonus = bonus[picked] if bonus is not None else np.zeros_like(picked_score)
+
+    return _ChunkResult(
+        active, members, picked, picked_score, matched_row, picked_best, picked_penalty, picked_bonus
+    )
+
+
+class _ChunkResult:
+    """The picked arrays of one chunk; `Match` objects are built only when a subscriber's list is read."""
+
+    def __init__(self, active, members, *columns):
+        self.slot = {position: j for j, position in enumerate(active)}
+        self.members = members
+        self.columns = columns
+
+    def matches(self, position):
+        j = self.slot.get(position)
+        if j is None:
+            return []
+        profile = self.members[j]
+        index, score, row, similarity, penalty, trending = (column[j].tolist() for column in self.columns)
+        return [
+            Match(index[i], score[i], profile.labels[row[i]], profile.kind(row[i]), similarity[i], penalty[i], trending[i])
+            for i in range(min(profile.k, len(index)))
+            if score[i] != -math.inf
+        ]
+
+
+class Ranking(Sequence):
+    """One list of `Match` per profile, best first, built on access (a million Match objects
+    for 100,000 subscribers would cost more than the ranking itself)."""
+
+    def __init__(self, chunk_size):
+        self.chunk_size = chunk_size
+        self.chunks = []
+        self.length = 0
+
+    def add(self, chunk, size):
+        self.chunks.append(chunk)
+        self.length += size
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        chunk = self.chunks[i // self.chunk_size]
+        return chunk.matches(i % self.chunk_size) if chunk else []
+
+
+def _top(score, k):
+    """Column indices of the k highest scores per row, best first."""
+    k = min(k, score.shape[1])
+    if k < score.shape[1]:
+        part = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(score.shape[1]), (score.shape[0], 1))
+    order = np.argsort(-np.take_along_axis(score, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def _diverse_top(score, candidates, k, diversity):
+    """Greedy maximal-marginal-relevance pick of k from each row's best 3k, vectorised over rows."""
+    pool = _top(score, min(score.shape[1], 3 * k))
+    pool_score = np.take_along_axis(score, pool, axis=1)
+    pool_vectors = candidates[pool]  # (rows, pool, d)
+    rows = np.arange(score.shape[0])
+    closest = np.zeros_like(pool_score)
+    taken = np.zeros(pool.shape, dtype=bool)
+    picked = np.empty((score.shape[0], min(k, pool.shape[1])), dtype=pool.dtype)
+    for step in range(picked.shape[1]):
+        # Papers that failed the minimum come after every other untaken one (and are dropped later).
+        adjusted = np.where(np.isneginf(pool_score), LAST_RESORT, pool_score - diversity * closest)
+        adjusted[taken] = NO_SCORE
+        choice = np.argmax(adjusted, axis=1)
+        picked[:, step] = pool[rows, choice]
+        taken[rows, choice] = True
+        similarity = np.einsum("rpd,rd->rp", pool_vectors, pool_vectors[rows, choice])
+        np.maximum(closest, similarity, out=closest)
+    return picked
