@@ -80,14 +80,18 @@ def normalise_title(title):
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
+def title_digest(title):
+    """A short hash of the normalised title: how a listing without ids finds a paper stored with them."""
+    return hashlib.sha1(normalise_title(title).encode()).hexdigest()[:20]
+
+
 def paper_key(arxiv_id="", doi="", title=""):
     """The stable identity of a paper: arXiv id, else DOI, else a normalised-title hash."""
     if arxiv_id:
         return f"arxiv:{arxiv_id}"
     if doi:
         return f"doi:{doi.strip().lower()}"
-    digest = hashlib.sha1(normalise_title(title).encode()).hexdigest()[:20]
-    return f"title:{digest}"
+    return f"title:{title_digest(title)}"
 
 
 class Paper(models.Model):
@@ -101,6 +105,9 @@ class Paper(models.Model):
     pdf_url = models.URLField(max_length=1000, blank=True)
     published = models.DateField(null=True, blank=True)
     categories = models.JSONField(default=list, blank=True)
+    title_key = models.CharField(
+        max_length=20, blank=True, db_index=True, help_text="title_digest(title): matches listings that carry no ids"
+    )
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,6 +116,10 @@ class Paper(models.Model):
 
     def __str__(self):
         return self.title[:120]
+
+    def save(self, *args, **kwargs):
+        self.title_key = title_digest(self.title)
+        super().save(*args, **kwargs)
 
     @property
     def embedding_text(self):

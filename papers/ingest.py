@@ -1,0 +1,231 @@
+"""Ingest one page or feed: fetch, parse, and store each paper once with one Appearance per listing.
+
+A paper is matched to what is stored by its arXiv id, else its DOI, else its normalised title
+(only where one side has no id, so two different papers that share a title stay apart). A
+listing without ids (the daily text page) therefore finds the paper that a feed stored with
+ids, and a later feed upgrades a title-keyed paper to its arXiv key. Everything is looked up
+and written in bulk, so re-reading a known page costs a few queries whatever its size.
+"""
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .fetch import FetchError, fetch
+from .models import Appearance, IngestRun, Paper, Source, paper_key, title_digest
+from .parsers import parse
+
+BATCH = 500
+MERGED_FIELDS = ("abstract", "authors", "abs_url", "pdf_url", "published", "categories")
+REPLACED_FIELDS = ("title", "abstract", "authors", "categories")
+
+
+def ingest(location, kind=None, source=None, progress=None, today=None):
+    """Read `location` (URL or file path) into the paper store; returns the finished IngestRun.
+
+    `source` defaults to an ad-hoc Source named after the location. `kind` overrides detection.
+    `progress(n)` is called as entries are stored. `today` anchors dates given without a year and
+    listings given without a date (default: today). The returned run also carries
+    `changed_paper_ids`, the papers created or updated, which are the ones that may need embedding.
+    """
+    if source is None:
+        source, _ = Source.objects.get_or_create(
+            name=location[:200], defaults={"location": location, "kind": kind or Source.Kind.AUTO}
+        )
+    kind = kind or (source.kind if source.kind != Source.Kind.AUTO else None)
+    run = IngestRun.objects.create(source=source, kind=kind or "")
+    run.changed_paper_ids = []
+    try:
+        fetched = fetch(location, etag=source.etag, last_modified=source.last_modified)
+    except FetchError as exc:
+        return _finish(run, IngestRun.Status.FAILED, str(exc))
+    if fetched.not_modified:
+        return _finish(run, IngestRun.Status.NOT_MODIFIED, "Not modified since the last fetch (HTTP 304)")
+
+    parsed = parse(fetched.content, kind=kind, today=today or timezone.localdate())
+    run.kind = parsed.kind or run.kind
+    run.rejections = [rejection.as_dict() for rejection in parsed.rejections]
+    run.seen = len(parsed.records) + len(parsed.rejections)
+    run.rejected = len(parsed.rejections)
+    if parsed.records:
+        store(run, parsed.records, today or timezone.localdate(), progress)
+    if parsed.error and not parsed.records:
+        return _finish(run, IngestRun.Status.FAILED, parsed.error)
+    if (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
+        source.etag, source.last_modified = fetched.etag, fetched.last_modified
+        source.save(update_fields=["etag", "last_modified"])
+    if parsed.error or parsed.rejections:
+        reasons = [parsed.error] if parsed.error else []
+        if parsed.rejections:
+            reasons.append(f"{len(parsed.rejections)} entries rejected, e.g. {parsed.rejections[0].reason.lower()}")
+        return _finish(run, IngestRun.Status.PARTIAL, "; ".join(reasons))
+    return _finish(run, IngestRun.Status.OK, "" if run.seen else "The document lists no papers")
+
+
+def ingest_source(source, progress=None):
+    """Ingest a configured Source, with its stored validators for a conditional GET."""
+    kind = source.kind if source.kind != Source.Kind.AUTO else None
+    return ingest(source.location, kind=kind, source=source, progress=progress)
+
+
+def _finish(run, status, message):
+    run.status = status
+    run.message = message
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def store(run, records, today, progress=None):
+    """Upsert the records' papers and appearances for `run`, in batches, counting on the run."""
+    for start in range(0, len(records), BATCH):
+        batch = records[start : start + BATCH]
+        with transaction.atomic():
+            _store_batch(run, batch, today)
+        if progress:
+            progress(len(batch))
+
+
+def _store_batch(run, records, today):
+    known = _Known(records)
+    created, changed = {}, {}
+    listings = {}
+    for record in records:
+        paper = known.match(record)
+        if paper is None:
+            paper = _new_paper(record)
+            created[id(paper)] = paper
+            known.add(paper)
+            run.new += 1
+        else:
+            fields = _merge(paper, record)
+            if fields:
+                known.add(paper)
+            if fields and id(paper) not in created:
+                changed.setdefault(id(paper), (paper, set()))[1].update(fields)
+                run.updated += 1
+            else:
+                run.duplicate += 1
+        listings.setdefault((id(paper), record.listed_on or today), (paper, record))
+
+    Paper.objects.bulk_create(list(created.values()))
+    if changed:
+        now = timezone.now()
+        fields = set().union(*(paper_fields for _, paper_fields in changed.values())) | {"updated_at"}
+        for paper, _ in changed.values():
+            paper.updated_at = now
+        Paper.objects.bulk_update([paper for paper, _ in changed.values()], sorted(fields))
+    run.changed_paper_ids += [paper.pk for paper in created.values()] + [paper.pk for paper, _ in changed.values()]
+    _store_appearances(run, listings)
+
+
+def _store_appearances(run, listings):
+    rows = {(paper.pk, listed_on): record for (_, listed_on), (paper, record) in listings.items()}
+    existing = {
+        (appearance.paper_id, appearance.listed_on): appearance
+        for appearance in Appearance.objects.filter(
+            source=run.source,
+            listed_on__in={listed_on for _, listed_on in rows},
+            paper_id__in={paper_id for paper_id, _ in rows},
+        )
+    }
+    fresh, moved = [], []
+    for (paper_id, listed_on), record in rows.items():
+        appearance = existing.get((paper_id, listed_on))
+        if appearance is None:
+            fresh.append(
+                Appearance(paper_id=paper_id, source=run.source, listed_on=listed_on, rank=record.rank,
+                           upvotes=record.upvotes, run=run)
+            )
+        elif (appearance.rank, appearance.upvotes) != (record.rank, record.upvotes):
+            appearance.rank, appearance.upvotes = record.rank, record.upvotes
+            moved.append(appearance)
+    Appearance.objects.bulk_create(fresh)
+    Appearance.objects.bulk_update(moved, ["rank", "upvotes"])
+
+
+def _new_paper(record):
+    return Paper(
+        key=paper_key(record.arxiv_id, record.doi, record.title),
+        arxiv_id=record.arxiv_id,
+        doi=record.doi,
+        title=record.title,
+        title_key=title_digest(record.title),
+        abstract=record.abstract,
+        authors=record.authors,
+        abs_url=record.abs_url,
+        pdf_url=record.pdf_url,
+        published=record.published,
+        categories=record.categories,
+    )
+
+
+def _merge(paper, record):
+    """Bring a stored paper up to date with a new listing of it; returns the changed fields.
+
+    Blanks are filled from any listing and ids upgrade the key; written text is replaced only by
+    an arXiv replacement announcement, so a terser listing never overwrites a fuller one.
+    """
+    changed = []
+
+    def put(field, value):
+        if value not in ("", None, []) and getattr(paper, field) != value:
+            setattr(paper, field, value)
+            changed.append(field)
+
+    if record.arxiv_id and not paper.arxiv_id:
+        put("arxiv_id", record.arxiv_id)
+    if record.doi and not paper.doi:
+        put("doi", record.doi)
+    if record.is_replacement:
+        for field in REPLACED_FIELDS:
+            put(field, getattr(record, field))
+        if "title" in changed:
+            put("title_key", title_digest(paper.title))
+    for field in MERGED_FIELDS:
+        if getattr(paper, field) in ("", None, []):
+            put(field, getattr(record, field))
+    put("key", paper_key(paper.arxiv_id, paper.doi, paper.title))
+    return changed
+
+
+class _Known:
+    """The stored papers a batch of records could match, fetched in one query, indexed three ways."""
+
+    def __init__(self, records):
+        keys = {paper_key(r.arxiv_id, r.doi, r.title) for r in records}
+        dois = {r.doi for r in records if r.doi}
+        titles = {title_digest(r.title) for r in records}
+        query = Q(key__in=keys) | Q(title_key__in=titles)
+        if dois:
+            query |= Q(doi__in=dois)
+        self.by_key, self.by_doi, self.by_title = {}, {}, {}
+        for paper in Paper.objects.filter(query):
+            self.add(paper)
+
+    def add(self, paper):
+        self.by_key[paper.key] = paper
+        if paper.doi:
+            self.by_doi[paper.doi.lower()] = paper
+        self.by_title.setdefault(paper.title_key or title_digest(paper.title), []).append(paper)
+
+    def match(self, record):
+        if record.arxiv_id and f"arxiv:{record.arxiv_id}" in self.by_key:
+            return self.by_key[f"arxiv:{record.arxiv_id}"]
+        if record.doi:
+            paper = self.by_doi.get(record.doi.lower()) or self.by_key.get(paper_key(doi=record.doi))
+            if paper is not None and (not record.arxiv_id or not paper.arxiv_id):
+                return paper
+        for paper in self.by_title.get(title_digest(record.title), []):
+            if _compatible(paper, record):
+                return paper
+        return None
+
+
+def _compatible(paper, record):
+    """Same title and no contradicting id: one side has no arXiv id (and no DOI), or they agree."""
+    if paper.arxiv_id and record.arxiv_id:
+        return paper.arxiv_id == record.arxiv_id
+    if paper.doi and record.doi:
+        return paper.doi.lower() == record.doi.lower()
+    return True

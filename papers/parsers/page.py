@@ -1,0 +1,238 @@
+"""The daily digest page, as text or as saved HTML.
+
+The text is header lines, a date without a year ("Aug 7"), then title / blank / abstract / blank
+per paper. It is read by structure, not by its wording: a paper is a short line followed by a
+long one; lines before the first paper are the header (where the date is found); a date line
+between papers starts a new listing day. HTML is reduced to the same lines (one per block
+element), keeping the arXiv ids that paper links carry; a Hugging Face papers page that embeds
+its data as JSON (`data-props` with `dailyPapers`) is read from that JSON instead.
+"""
+
+import html
+import json
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+from . import hf_json
+from .records import Parsed, ParseError, Record
+from .text import arxiv_links, one_line, paragraphs
+
+MONTHS = {name: number for number, name in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+_MONTH_DAY = re.compile(rf"^{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
+_DAY_MONTH = re.compile(rf"^{_WEEKDAY}(\d{{1,2}})\s+{_MONTH}(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_YEAR = re.compile(r"\b(19[9]\d|20\d\d)\b")
+
+MAX_TITLE = 400
+MIN_ABSTRACT = 200
+_SENTENCE_END = re.compile(r"[.!?)\]]\s*$")
+_ARXIV_LINK = re.compile(r"(?:/papers/|arxiv\.org/(?:abs|pdf)/)(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})", re.I)
+
+
+def parse(content, today=None):
+    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+    if re.search(r"<(html|body|article|main|div|p)\b", text[:5000], re.IGNORECASE):
+        return parse_html(text, today)
+    return parse_lines([line.strip() for line in text.splitlines()], today)
+
+
+def parse_html(text, today=None):
+    props = _embedded_daily_papers(text)
+    if props is not None:
+        parsed = hf_json.parse_items(props.get("dailyPapers") or [], listed_on=_to_date(props.get("dateString")))
+        parsed.kind = "page"
+        return parsed
+    reader = _BlockReader()
+    reader.feed(text)
+    reader.close()
+    return parse_lines(reader.lines, today, links=reader.links)
+
+
+def parse_lines(lines, today=None, links=None):
+    """Papers from the page's lines; `links` maps a line's index to the arXiv id its link names."""
+    today = today or date.today()
+    links = links or {}
+    indexed = [(index, line) for index, line in enumerate(lines) if line]
+    if not indexed:
+        raise ParseError("The page has no text")
+    default_year = _year_in_dates(line for _, line in indexed)
+    parsed = Parsed(kind="page")
+    listed_on = None
+    position = 0
+    seen_paper = False
+    while position < len(indexed):
+        index, line = indexed[position]
+        day = _date_line(line, today, default_year)
+        if day:
+            listed_on = day
+            position += 1
+            continue
+        following = indexed[position + 1][1] if position + 1 < len(indexed) else ""
+        if _is_title(line) and _is_abstract_of(following, line):
+            seen_paper = True
+            record = Record(title=one_line(line), abstract=paragraphs(following), rank=len(parsed.records) + 1)
+            arxiv_id = links.get(index) or links.get(indexed[position + 1][0])
+            if arxiv_id:
+                record.arxiv_id = arxiv_id
+                record.abs_url, record.pdf_url = arxiv_links(arxiv_id)
+            parsed.records.append(record)
+            record.listed_on = listed_on
+            position += 2
+            continue
+        if seen_paper and len(line.split()) > 3:
+            if _is_abstract_of(line, ""):
+                parsed.reject(line[:80], "An abstract without a title before it")
+            else:
+                parsed.reject(line[:80], "A title without an abstract after it")
+        position += 1
+    if not parsed.records and not parsed.rejections:
+        raise ParseError("No papers found: expected a title line followed by an abstract paragraph")
+    if listed_on is None:
+        for record in parsed.records:
+            record.listed_on = today
+    return parsed
+
+
+def _is_title(line):
+    return 0 < len(line) <= MAX_TITLE
+
+
+def _is_abstract_of(line, title):
+    """An abstract is a paragraph: long, or clearly longer than the title and ending a sentence."""
+    if not line or _MONTH_DAY.match(line) or _DAY_MONTH.match(line) or _ISO.match(line):
+        return False
+    if len(line) >= MIN_ABSTRACT:
+        return True
+    return bool(title) and len(line) > 2 * len(title) and len(line.split()) >= 12 and bool(_SENTENCE_END.search(line))
+
+
+def _year_in_dates(lines):
+    """A year written in any full date on the page anchors the dates written without one."""
+    for line in lines:
+        match = _MONTH_DAY.match(line) or _DAY_MONTH.match(line) or _ISO.match(line)
+        if match and match.groups()[-1]:
+            return int(match.groups()[-1]) if not _ISO.match(line) else int(match.group(1))
+    return None
+
+
+def _date_line(line, today, default_year):
+    if len(line) > 40:
+        return None
+    iso = _ISO.match(line)
+    if iso:
+        return _to_date(line)
+    match = _MONTH_DAY.match(line)
+    if match:
+        month, day, year = match.groups()
+    else:
+        match = _DAY_MONTH.match(line)
+        if not match:
+            return None
+        day, month, year = match.groups()
+    month, day = MONTHS[month[:3].lower()], int(day)
+    if year:
+        return _safe_date(int(year), month, day)
+    if default_year:
+        return _safe_date(default_year, month, day)
+    # No year anywhere: the most recent such day that is not in the future.
+    for year in (today.year, today.year - 1, today.year - 2, today.year - 3, today.year - 4):
+        candidate = _safe_date(year, month, day)
+        if candidate and candidate <= today:
+            return candidate
+    return None
+
+
+def _safe_date(year, month, day):
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _to_date(value):
+    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value or "")
+    return _safe_date(*map(int, match.groups())) if match else None
+
+
+def _embedded_daily_papers(text):
+    """The JSON a Hugging Face papers page carries in `data-props`, when it lists daily papers."""
+    for match in re.finditer(r'data-props="([^"]*)"', text):
+        raw = html.unescape(match.group(1))
+        if "dailyPapers" not in raw:
+            continue
+        try:
+            props = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(props, dict) and isinstance(props.get("dailyPapers"), list):
+            return props
+    return None
+
+
+class _BlockReader(HTMLParser):
+    """HTML to lines: one line per block element, inline text joined, scripts and styles dropped.
+
+    A <time datetime="..."> becomes its ISO date, so a full date survives the trip; the arXiv id of
+    a paper link is remembered for the line the link's text ends up on.
+    """
+
+    BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
+              "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
+              "section", "table", "td", "th", "tr", "ul", "button", "time"}
+    SKIP = {"script", "style", "noscript", "svg", "template", "head"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.lines = []
+        self.links = {}
+        self._parts = []
+        self._link_id = None
+        self._skipping = 0
+        self._in_time = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skipping += 1
+            return
+        if tag in self.BLOCKS:
+            self._flush()
+        attributes = dict(attrs)
+        if tag == "a":
+            match = _ARXIV_LINK.search(attributes.get("href") or "")
+            self._link_id = match.group(1) if match else None
+        if tag == "time" and _to_date(attributes.get("datetime")):
+            self._parts.append(attributes["datetime"][:10])
+            self._flush()
+            self._in_time = True
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self._skipping = max(0, self._skipping - 1)
+            return
+        if tag == "time":
+            self._in_time = False
+        if tag == "a":
+            self._link_id = None
+        if tag in self.BLOCKS:
+            self._flush()
+
+    def handle_data(self, data):
+        if self._skipping or self._in_time:
+            return
+        self._parts.append(data)
+        if self._link_id and data.strip():
+            self.links[len(self.lines)] = self._link_id
+
+    def close(self):
+        super().close()
+        self._flush()
+
+    def _flush(self):
+        line = one_line("".join(self._parts))
+        self._parts = []
+        if line:
+            self.lines.append(line)

@@ -1,0 +1,71 @@
+"""Cleaning shared by the parsers: whitespace, HTML, identifiers and dates."""
+
+import html
+import re
+from datetime import date, datetime
+
+import nh3
+
+_SPACE = re.compile(r"\s+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# Real HTML tags only: "$a<b$ and $c>d$" in a plain-text abstract must survive untouched.
+_HTML_TAG = re.compile(
+    r"</?(?:p|br|div|span|a|i|b|em|strong|sup|sub|ul|ol|li|h[1-6]|blockquote|code|pre|table|tr|td|th|"
+    r"jats:[a-z-]+|mml:[a-z-]+|math)\b[^>]*>",
+    re.IGNORECASE,
+)
+_DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
+
+
+def one_line(text):
+    """Titles and names: line breaks and runs of spaces become one space (LaTeX is left as written)."""
+    return _SPACE.sub(" ", text or "").strip()
+
+
+def paragraphs(text):
+    """Abstracts: hard wraps are unwrapped, blank-line paragraph breaks are kept."""
+    parts = _PARAGRAPH_BREAK.split((text or "").replace("\r\n", "\n").strip())
+    return "\n\n".join(one_line(part) for part in parts if part.strip())
+
+
+def strip_html(text):
+    """Plain text from HTML: tags removed by a real HTML sanitiser, entities decoded once."""
+    if not text:
+        return ""
+    text = re.sub(r"(?i)<br\s*/?>|</p\s*>", "\n\n", text)
+    return html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
+
+
+def plain_abstract(text, is_html=False):
+    """An abstract as plain text paragraphs; `is_html` says the field is HTML (feeds), else sniff."""
+    if is_html or (text and _HTML_TAG.search(text)):
+        text = strip_html(text)
+    return paragraphs(text)
+
+
+def doi_from(text):
+    match = _DOI.search(text or "")
+    return match.group(1).rstrip(".,;") if match else ""
+
+
+def to_date(value):
+    """A date from ISO strings ('2024-10-24T13:00:00.000Z', '2024-10-24'), struct_time or datetime."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if hasattr(value, "tm_year"):
+        return date(value.tm_year, value.tm_mon, value.tm_mday)
+    match = re.match(r"\s*(\d{4})-(\d{2})-(\d{2})", str(value))
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def arxiv_links(arxiv_id):
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
