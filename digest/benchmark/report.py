@@ -1,0 +1,87 @@
+"""The bench's result: one JSON file with a fixed set of keys, and a table for people."""
+
+import json
+import os
+import platform
+import resource
+
+from django.conf import settings
+from django.db import connection
+
+STAGES = ("embed", "rank", "plan", "render", "send")
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def database_description():
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+    return connection.display_name
+
+
+def machine():
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "database": database_description()}
+
+
+def stage(seconds, count):
+    return {"seconds": round(seconds, 3), "per_second": round(count / seconds, 1) if seconds > 0 else None}
+
+
+def result(subscribers, papers, stages, end_to_end_seconds, speedup_vs_naive, machine_info):
+    """Exactly the keys other tools read; nothing else goes into latest.json."""
+    return {
+        "subscribers": subscribers,
+        "papers": papers,
+        "stages": {name: stages[name] for name in STAGES},
+        "end_to_end_seconds": round(end_to_end_seconds, 1),
+        "peak_rss_mb": peak_rss_mb(),
+        "speedup_vs_naive": {name: speedup_vs_naive[name] for name in ("rank", "render")},
+        "machine": machine_info,
+    }
+
+
+def output_path():
+    return settings.VAR_DIR / "bench" / "latest.json"
+
+
+def write(data, path=None):
+    path = path or output_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def table(data, notes, naive_rates):
+    """The human-readable summary: one line per stage with what exactly was timed."""
+    units = {"embed": "papers/s", "rank": "subscribers/s", "plan": "rows/s", "render": "digests/s", "send": "digests/s"}
+    lines = [
+        f"Benchmark: {data['subscribers']:,} subscribers x {data['papers']:,} papers "
+        f"({data['machine']['cores']} cores, Python {data['machine']['python']}, {data['machine']['database']})",
+        "",
+        f"{'stage':<8} {'seconds':>9} {'rate':>12} {'unit':<14} {'naive rate':>11}  what was timed",
+        f"{'-' * 8} {'-' * 9} {'-' * 12} {'-' * 14} {'-' * 11}  {'-' * 40}",
+    ]
+    for name in STAGES:
+        values = data["stages"][name]
+        naive = naive_rates.get(name)
+        lines.append(
+            f"{name:<8} {values['seconds']:>9.2f} {values['per_second'] or 0:>12,.1f} {units[name]:<14} "
+            f"{(f'{naive:,.1f}' if naive else '-'):>11}  {notes.get(name, '')}"
+        )
+    speedups = data["speedup_vs_naive"]
+    lines += [
+        "",
+        f"end to end      {data['end_to_end_seconds']:>9.1f} s   {notes.get('end_to_end', '')}",
+        f"peak RSS        {data['peak_rss_mb']:>9.1f} MB",
+        f"speed-up vs naive: rank {speedups['rank']}x, render {speedups['render']}x",
+    ]
+    return "\n".join(lines)
