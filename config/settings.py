@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "digest.webhooks.WebhookErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -127,6 +128,29 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Two queues so a long embedding job never delays mail: `ingest` (fetch + embed) and `mail`
+# (plan, send, sweep; also the default for anything unrouted).
+CELERY_TASK_DEFAULT_QUEUE = "mail"
+CELERY_TASK_ROUTES = {"papers.tasks.*": {"queue": "ingest"}, "digest.tasks.*": {"queue": "mail"}}
+# A task is acknowledged only when it has finished, one message at a time per process: a
+# worker that dies loses nothing (the claim in digest/sending.py makes redelivery harmless).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Redis redelivers an unacknowledged message after this many seconds; every retry delay and
+# the ingest time limits stay below it, or a waiting task would run twice.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+# Sending: digests per task (sharing one SMTP/ESP connection), bounded jittered retries.
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 20)
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5)
+SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60)
+SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 600)
 
 # --- Email ------------------------------------------------------------------------------
 # Precedence: an anymail ESP (ANYMAIL_ESP=postmark|sendgrid|mailgun|amazon_ses|...), then
@@ -192,6 +216,7 @@ DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10)
 # --- Pipeline schedule ------------------------------------------------------------------
 INGEST_HOUR_UTC = env_int("INGEST_HOUR_UTC", 5)
 SENDING_STUCK_AFTER_MINUTES = env_int("SENDING_STUCK_AFTER_MINUTES", 15)
+HEALTH_MAX_INGEST_AGE_HOURS = env_int("HEALTH_MAX_INGEST_AGE_HOURS", 36)
 
 # --- The rest ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

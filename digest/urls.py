@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from digest.health import healthz
 
 app_name = "digest"
-urlpatterns = []
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+]

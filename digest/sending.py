@@ -1,0 +1,204 @@
+"""Claim, send, record: every digest leaves at most once, and a bad address is never mailed again.
+
+The life of a Digest row while it is being delivered::
+
+    planned ──claim (conditional UPDATE)──▶ sending ──ESP/SMTP accepted──▶ sent (+ message id)
+       ▲                                       │
+       └──── transient error (bounded, ────────┤
+             jittered backoff), or the         └── permanent error ──▶ failed (+ address suppressed
+             sweeper for rows stuck in sending                          when the recipient was refused)
+
+Only the caller whose UPDATE changed exactly one row sends, so two workers, a redelivered
+Celery message, or a second beat can never send the same digest twice.
+
+The one window that cannot be closed: the ESP (or SMTP server) has accepted the message but
+the process dies before `sent` is recorded. The row then stays in `sending` without a message
+id, and after SENDING_STUCK_AFTER_MINUTES the sweeper returns it to `planned`, so that one
+digest is sent a second time. The window is kept to the few milliseconds between the
+server's "accepted" and one autocommitted UPDATE: the result is written immediately after
+each message, in its own statement, before anything else happens (no rendering, no other
+message, no network). A crash anywhere else either leaves the row `planned` (never sent) or
+`sent` (recorded). The sweeper never touches a row that has a message id, and only rows
+claimed longer ago than any send can take (the sweep timeout is checked to exceed the task's
+hard time limit), so a slow but alive sender is never swept from under itself. At most one
+digest per worker process killed at that exact moment can be duplicated.
+"""
+
+import logging
+import random
+import smtplib
+import socket
+from datetime import timedelta
+from email.utils import make_msgid
+
+from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from digest.models import Digest
+from subscriptions.models import Subscriber
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = "transient"
+PERMANENT = "permanent"
+REFUSED = "refused"  # permanent, and the address itself is bad: suppress it
+
+# What send_digest reports back to its caller (a task, a command).
+SENT = "sent"
+RETRY = "retry"
+FAILED = "failed"
+NOT_CLAIMED = "not-claimed"
+
+
+def classify(error):
+    """Sort a delivery error into TRANSIENT (retry later), PERMANENT (give up) or REFUSED.
+
+    REFUSED means the recipient address itself was rejected (SMTP 5xx at RCPT, anymail's
+    recipients-refused or invalid-address errors); it is permanent and suppresses the address.
+    """
+    if isinstance(error, (AnymailRecipientsRefused, AnymailInvalidAddress)):
+        return REFUSED
+    if isinstance(error, AnymailAPIError):
+        status = error.status_code
+        if status is None or status == 429 or status >= 500 or status in (408, 409):
+            return TRANSIENT  # network error, rate limit or ESP outage
+        return PERMANENT
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return REFUSED if codes and all(code >= 500 for code in codes) else TRANSIENT
+    if isinstance(error, smtplib.SMTPResponseException):
+        return TRANSIENT if 400 <= error.smtp_code < 500 else PERMANENT
+    if isinstance(error, (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError, ConnectionError, OSError)):
+        return TRANSIENT
+    return PERMANENT
+
+
+def retry_delay(attempts):
+    """Seconds before the next try: exponential, full jitter, capped below the broker's
+    visibility timeout (a longer countdown would make Redis redeliver the waiting task)."""
+    ceiling = min(settings.SEND_RETRY_MAX_SECONDS, settings.SEND_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def claim(digest_id):
+    """planned → sending for exactly one caller; True only for the caller that changed the row."""
+    return (
+        Digest.objects.filter(pk=digest_id, status=Digest.Status.PLANNED).update(
+            status=Digest.Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+def _finish(digest_id, status, **fields):
+    """Move a claimed row on, only if it is still ours (still `sending`)."""
+    return Digest.objects.filter(pk=digest_id, status=Digest.Status.SENDING).update(status=status, **fields)
+
+
+def suppress(subscriber_id, status, reason):
+    """Stop all mail to a subscriber: bounced, complained or unsubscribed at the ESP."""
+    changes = {"status": status, "suppressed_reason": reason[:500]}
+    if status == Subscriber.Status.UNSUBSCRIBED:
+        changes["unsubscribed_at"] = timezone.now()
+    updated = Subscriber.objects.filter(pk=subscriber_id).exclude(status__in=Subscriber.SUPPRESSED).update(**changes)
+    # Anything already planned for them is dropped, so no queued task can still mail them.
+    Digest.objects.filter(subscriber_id=subscriber_id, status=Digest.Status.PLANNED).update(
+        status=Digest.Status.FAILED, last_error=f"Not sent: subscriber {status} ({reason})"[:2000]
+    )
+    return updated
+
+
+def _message_for(digest):
+    from digest.render import digest_message
+
+    message = digest_message(digest)
+    if not any(name.lower() == "message-id" for name in message.extra_headers):
+        domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
+        message.extra_headers["Message-ID"] = make_msgid("digest", domain=domain)
+    return message
+
+
+def _message_id(message):
+    status = getattr(message, "anymail_status", None)
+    return (status and status.message_id) or message.extra_headers["Message-ID"]
+
+
+def send_digest(digest_id, connection=None):
+    """Send one digest if this caller can claim it; returns SENT, RETRY, FAILED or NOT_CLAIMED.
+
+    RETRY means the row is `planned` again and the caller should try later (after
+    `retry_delay(attempts)`); the attempt bound is enforced here, not by the caller.
+    """
+    if not claim(digest_id):
+        return NOT_CLAIMED
+    digest = Digest.objects.select_related("subscriber").get(pk=digest_id)
+    subscriber = digest.subscriber
+    if not subscriber.can_receive_mail:
+        _finish(digest_id, Digest.Status.FAILED, last_error=f"Not sent: subscriber is {subscriber.status}")
+        return FAILED
+    try:
+        message = _message_for(digest)
+    except Exception as error:  # a rendering bug fails this digest only, loudly
+        log.exception("digest %s: could not render", digest_id)
+        _finish(digest_id, Digest.Status.FAILED, last_error=f"render: {error!r}"[:2000])
+        return FAILED
+    message.connection = connection
+    try:
+        message.send()
+    except Exception as error:
+        if connection is not None:
+            connection.close()  # a broken session must not poison the next message of the batch
+        return _record_error(digest, error)
+    # The duplicate window closes here: record the acceptance at once, in its own statement.
+    _finish(digest_id, Digest.Status.SENT, sent_at=timezone.now(), message_id=_message_id(message)[:300], last_error="")
+    return SENT
+
+
+def _record_error(digest, error):
+    kind = classify(error)
+    text = f"{kind}: {type(error).__name__}: {error}"[:2000]
+    if kind == TRANSIENT and digest.attempts < settings.SEND_MAX_ATTEMPTS:
+        log.warning("digest %s: transient error, attempt %s: %s", digest.pk, digest.attempts, text)
+        _finish(digest.pk, Digest.Status.PLANNED, last_error=text)
+        return RETRY
+    log.error("digest %s failed after %s attempt(s): %s", digest.pk, digest.attempts, text)
+    _finish(digest.pk, Digest.Status.FAILED, last_error=text)
+    if kind == REFUSED:
+        suppress(digest.subscriber_id, Subscriber.Status.BOUNCED, f"recipient refused: {error}")
+    return FAILED
+
+
+def send_batch(digest_ids):
+    """Send several digests over one SMTP/ESP connection; {digest_id: outcome}."""
+    outcomes = {}
+    connection = get_connection()
+    try:
+        for digest_id in digest_ids:
+            outcomes[digest_id] = send_digest(digest_id, connection=connection)
+    finally:
+        connection.close()
+    return outcomes
+
+
+def sweep_stuck(older_than=None):
+    """Digests that no live sender will finish, to be queued again; returns their ids.
+
+    Rows stuck in `sending` without a message id (their sender died) go back to `planned`;
+    `planned` rows untouched for as long (their queued task was lost, e.g. with a Redis
+    restart) are returned as well. A row with a message id was accepted and is never resent.
+    """
+    older_than = timedelta(minutes=settings.SENDING_STUCK_AFTER_MINUTES) if older_than is None else older_than
+    cutoff = timezone.now() - older_than
+    recent = timezone.now().date() - timedelta(days=2)
+    stuck = Digest.objects.filter(status=Digest.Status.SENDING, message_id="", claimed_at__lte=cutoff)
+    returned = stuck.update(status=Digest.Status.PLANNED, last_error="Returned by the sweeper: sender vanished")
+    if returned:
+        log.warning("sweeper returned %s digest(s) stuck in sending to planned", returned)
+    waiting = Digest.objects.filter(status=Digest.Status.PLANNED, issue_date__gte=recent).filter(
+        Q(claimed_at__lte=cutoff) | Q(claimed_at__isnull=True, created_at__lte=cutoff)
+    )
+    return list(waiting.order_by("pk").values_list("pk", flat=True))
+

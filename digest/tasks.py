@@ -1,0 +1,88 @@
+"""Celery tasks for the mail queue: thin, ids in, services called.
+
+Every send is queued only after the transaction that planned it has committed, and carries
+digest ids, never model objects, so a worker always reads the committed row.
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from digest import schedule, sending
+from digest.models import Digest
+
+log = logging.getLogger(__name__)
+
+
+def chunks(items, size):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def queue_sends(digest_ids):
+    """Queue the sends, in batches sharing one connection, once the current transaction commits."""
+    digest_ids = list(digest_ids)
+
+    def enqueue():
+        for batch in chunks(digest_ids, settings.SEND_BATCH_SIZE):
+            send_digest_batch_task.delay(batch)
+
+    if digest_ids:
+        transaction.on_commit(enqueue)
+
+
+def plan_and_queue(subscriber_ids, issue_date, now=None):
+    """Plan the digests of these subscribers for `issue_date` in chunks; queue their sends."""
+    from digest.planning import plan_digests
+
+    planned = []
+    for chunk in chunks(list(subscriber_ids), settings.RANKING["CHUNK_SIZE"]):
+        with transaction.atomic():
+            digest_ids = plan_digests(chunk, issue_date, now=now)
+            queue_sends(digest_ids)
+        planned.extend(digest_ids)
+    return planned
+
+
+@shared_task
+def plan_and_send_due():
+    """Hourly: plan and send for everyone whose local send hour has come today."""
+    now = timezone.now()
+    planned = 0
+    for issue_date, subscriber_ids in schedule.due_now(now).items():
+        planned += len(plan_and_queue(subscriber_ids, issue_date, now=now))
+    log.info("planned and queued %s digest(s)", planned)
+    return planned
+
+
+def _retry_later(digest_id):
+    attempts = Digest.objects.filter(pk=digest_id).values_list("attempts", flat=True).first() or 1
+    send_digest_task.apply_async((digest_id,), countdown=sending.retry_delay(attempts))
+
+
+@shared_task
+def send_digest_task(digest_id):
+    outcome = sending.send_digest(digest_id)
+    if outcome == sending.RETRY:
+        _retry_later(digest_id)
+    return outcome
+
+
+@shared_task
+def send_digest_batch_task(digest_ids):
+    outcomes = sending.send_batch(digest_ids)
+    for digest_id, outcome in outcomes.items():
+        if outcome == sending.RETRY:
+            _retry_later(digest_id)
+    return sum(outcome == sending.SENT for outcome in outcomes.values())
+
+
+@shared_task
+def sweep_stuck_digests():
+    """Every few minutes: re-queue digests whose sender died or whose task was lost."""
+    digest_ids = sending.sweep_stuck()
+    queue_sends(digest_ids)
+    return len(digest_ids)

@@ -1,0 +1,37 @@
+"""Celery tasks for the ingest queue: fetch every enabled source, then embed what is new."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from papers.ingest import ingest_source
+from papers.models import IngestRun, Source
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(soft_time_limit=3300, time_limit=3500)
+def ingest_all_sources():
+    """Daily: ingest each enabled source on its own, so a broken one never stops the others,
+    then queue the embedding of whatever arrived. Returns {source name: run status}."""
+    statuses = {}
+    for source in Source.objects.filter(enabled=True).order_by("pk"):
+        try:
+            statuses[source.name] = ingest_source(source).status
+        except Exception as error:  # a bug, not bad input (that is recorded by ingest itself)
+            log.exception("ingest of source %s crashed", source.name)
+            IngestRun.objects.filter(source=source, status=IngestRun.Status.RUNNING).update(
+                status=IngestRun.Status.FAILED, message=f"Crashed: {error!r}"[:2000], finished_at=timezone.now()
+            )
+            statuses[source.name] = IngestRun.Status.FAILED
+    embed_pending.delay()
+    return statuses
+
+
+@shared_task(soft_time_limit=3300, time_limit=3500)
+def embed_pending():
+    from papers import embeddings  # loads the model in the ingest worker only
+
+    count, _model_seconds = embeddings.embed_pending()
+    return count
