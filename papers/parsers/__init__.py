@@ -7,12 +7,15 @@ as rejections with a reason, and `error` when the document as a whole could not 
 
 import json
 
-from . import hf_json, page
+from . import feed, hf_json, page, preprint_json, s2_json
 from .records import Parsed, Record, Rejection, ParseError  # noqa: F401  (the package's public names)
 
 PARSERS = {
     "page": page.parse,
     "hf_json": hf_json.parse,
+    "feed": feed.parse,
+    "biorxiv_json": preprint_json.parse,
+    "s2_json": s2_json.parse,
 }
 
 
@@ -100,9 +103,9 @@ def _parse_recorded_http(content, today):
     """A recorded HTTP exchange {url, status_code, body}: parse the body, honouring the status."""
     exchange = json.loads(_decode(content))
     body = exchange.get("body") or ""
-    status = exchange.get("status_code")
+    status = int(exchange.get("status_code") or 0)
     parsed = parse(body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode(), today=today)
-    if isinstance(status, int) and status >= 400:
+    if status >= 400:
         reason = parsed.error or "no entries"
         parsed.error = f"HTTP {status} from {exchange.get('url', 'the server')}: {reason}"
         parsed.records = []
