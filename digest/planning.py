@@ -1,0 +1,245 @@
+"""Planning digests: pick each subscriber's candidates, rank them in chunks, store the result.
+
+`plan_digests` is the one entry point (the daily pipeline, `send_now` in the admin and the
+demo all call it). It is idempotent per (subscriber, issue date): a Digest that already
+exists is never touched, so running the planner twice creates nothing new.
+
+Candidates for a subscriber are the papers first seen after their window start, which is
+the end of their previous digest's window (so a day without ingest is simply covered by the
+next digest) or, for a first digest, FIRST_LOOKBACK before now. A paper already in one of
+their planned / sending / sent digests is never a candidate again. A failed digest does not
+move the window, so its papers are offered again.
+
+The database work is a constant number of queries per chunk of subscribers (never one per
+subscriber): the ranking itself is one matrix product per chunk in `digest.ranking`.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from papers import embeddings
+from papers.models import Appearance, Paper
+from subscriptions.models import Interest, Subscriber
+
+from .models import Digest, DigestItem
+from .ranking import Profile, Weights, rank
+
+logger = logging.getLogger(__name__)
+
+FIRST_LOOKBACK = {Subscriber.Frequency.DAILY: timedelta(days=1), Subscriber.Frequency.WEEKLY: timedelta(days=7)}
+# A subscriber back from a long pause gets recent papers, not a year of them.
+MAX_LOOKBACK = timedelta(days=31)
+# Statuses whose papers count as delivered (or about to be) and whose window is covered.
+HOLDS_PAPERS = [Digest.Status.PLANNED, Digest.Status.SENDING, Digest.Status.SENT]
+COVERS_WINDOW = HOLDS_PAPERS + [Digest.Status.SKIPPED]
+
+
+@dataclass
+class Candidates:
+    """The papers a chunk of subscribers is ranked against, as arrays the ranker takes."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    seen_at: list
+    texts: list
+    upvotes: np.ndarray | None
+
+
+def plan_digests(subscriber_ids, issue_date, now=None):
+    """Create and fill today's digests; returns the ids of digests left `planned` (ready to send)."""
+    now = now or timezone.now()
+    weights = Weights.from_settings()
+    subscriber_ids = list(subscriber_ids)
+    planned = []
+    for start in range(0, len(subscriber_ids), weights.chunk_size):
+        planned.extend(_plan_chunk(subscriber_ids[start : start + weights.chunk_size], issue_date, now, weights))
+    return planned
+
+
+def _plan_chunk(subscriber_ids, issue_date, now, weights):
+    subscribers = {
+        s.pk: s
+        for s in Subscriber.objects.active()
+        .filter(pk__in=subscriber_ids)
+        .exclude(digests__issue_date=issue_date)
+        .only("pk", "frequency", "papers_per_digest", "min_relevance", "skip_empty")
+    }
+    if not subscribers:
+        return []
+    windows = _window_starts(subscribers.values(), now)
+    with transaction.atomic():
+        Digest.objects.bulk_create(
+            [
+                Digest(subscriber_id=pk, issue_date=issue_date, window_start=windows[pk], window_end=now, created_at=now)
+                for pk in subscribers
+            ],
+            ignore_conflicts=True,  # another planner got there first: its row stands
+        )
+        digests = list(
+            Digest.objects.filter(subscriber_id__in=subscribers, issue_date=issue_date, created_at=now).only(
+                "pk", "subscriber_id"
+            )
+        )
+        if not digests:
+            return []
+        members = [subscribers[d.subscriber_id] for d in digests]
+        candidates = _candidates(min(windows[s.pk] for s in members), now, weights)
+        profiles = _profiles(members, windows, candidates)
+        ranking = rank(candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights)
+        items, skipped, planned = [], [], []
+        for digest, subscriber, matches in zip(digests, members, ranking):
+            items.extend(
+                DigestItem(
+                    digest_id=digest.pk,
+                    paper_id=int(candidates.ids[match.index]),
+                    rank=position,
+                    score=round(match.score, 4),
+                    matched=match.matched[:300],
+                    matched_kind=match.matched_kind,
+                )
+                for position, match in enumerate(matches, start=1)
+            )
+            if not matches and subscriber.skip_empty:
+                skipped.append(digest.pk)
+            else:
+                planned.append(digest.pk)
+        DigestItem.objects.bulk_create(items, ignore_conflicts=True)
+        if skipped:
+            Digest.objects.filter(pk__in=skipped).update(status=Digest.Status.SKIPPED)
+    return planned
+
+
+def _window_starts(subscribers, now):
+    """Each subscriber's window start: their last covered window's end, else the first lookback."""
+    previous = dict(
+        Digest.objects.filter(subscriber__in=[s.pk for s in subscribers], status__in=COVERS_WINDOW)
+        .values("subscriber_id")
+        .annotate(end=Max("window_end"))
+        .values_list("subscriber_id", "end")
+    )
+    earliest = now - MAX_LOOKBACK
+    return {
+        s.pk: max(previous.get(s.pk) or now - FIRST_LOOKBACK[s.frequency], earliest) for s in subscribers
+    }
+
+
+def _candidates(window_start, now, weights):
+    """Embedded papers first seen in (window_start, now], with text and (when weighted) upvotes."""
+    rows = list(
+        Paper.objects.filter(first_seen_at__gt=window_start, first_seen_at__lte=now, embeddings__model_name=embeddings.model_name())
+        .order_by("pk")
+        .values_list("pk", "title", "abstract", "first_seen_at", "embeddings__vector")
+    )
+    ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
+    dim = len(embeddings.from_bytes(rows[0][4])) if rows else 0
+    vectors = np.vstack([embeddings.from_bytes(row[4]) for row in rows]) if rows else np.zeros((0, dim), np.float32)
+    upvotes = None
+    if weights.upvote_weight and rows:
+        best = dict(
+            Appearance.objects.filter(paper_id__in=ids.tolist())
+            .values("paper_id")
+            .annotate(best=Max("upvotes"))
+            .values_list("paper_id", "best")
+        )
+        upvotes = np.array([best.get(pk) or 0 for pk in ids.tolist()], dtype=np.float32)
+    return Candidates(
+        ids=ids,
+        vectors=vectors,
+        seen_at=[row[3] for row in rows],
+        texts=[f"{row[1]} {row[2]}" for row in rows],
+        upvotes=upvotes,
+    )
+
+
+def _profiles(subscribers, windows, candidates):
+    """One ranking Profile per subscriber, from their interests, in a fixed number of queries."""
+    by_subscriber = {s.pk: {"pos": [], "labels": [], "kinds": [], "neg": [], "excluded": []} for s in subscribers}
+    interests = list(
+        Interest.objects.filter(subscriber_id__in=by_subscriber).select_related("paper").only(
+            "subscriber_id", "kind", "text", "paper_id", "paper__title", "embedding", "embedding_model",
+            "embedding_hash",
+        )
+    )
+    paper_vectors = _feedback_paper_vectors(interests)
+    _refresh_stale_text_embeddings(interests)
+    for interest in interests:
+        entry = by_subscriber[interest.subscriber_id]
+        if interest.kind == Interest.Kind.EXCLUDE:
+            entry["excluded"].append(interest.text)
+            continue
+        vector = (
+            paper_vectors.get(interest.paper_id)
+            if interest.paper_id
+            else embeddings.from_bytes(interest.embedding) if interest.embedding else None
+        )
+        if vector is None:
+            continue  # a liked paper that was never embedded: nothing to compare with
+        if interest.kind in Interest.POSITIVE:
+            entry["pos"].append(vector)
+            entry["labels"].append(interest.label)
+            entry["kinds"].append(interest.kind)
+        else:
+            entry["neg"].append(vector)
+
+    seen_at = np.array([stamp.timestamp() for stamp in candidates.seen_at], dtype=np.float64)
+    held = _papers_already_held(by_subscriber, candidates.ids)
+    dim = candidates.vectors.shape[1] if len(candidates.ids) else 0
+    profiles = []
+    for subscriber in subscribers:
+        entry = by_subscriber[subscriber.pk]
+        eligible = seen_at > windows[subscriber.pk].timestamp()
+        if held.get(subscriber.pk):
+            eligible &= ~np.isin(candidates.ids, list(held[subscriber.pk]))
+        profiles.append(
+            Profile(
+                positives=np.vstack(entry["pos"]) if entry["pos"] else np.zeros((0, dim), np.float32),
+                labels=entry["labels"],
+                kinds=entry["kinds"],
+                negatives=np.vstack(entry["neg"]) if entry["neg"] else None,
+                excluded=entry["excluded"],
+                eligible=eligible,
+                k=subscriber.papers_per_digest,
+                min_score=subscriber.min_relevance,
+            )
+        )
+    return profiles
+
+
+def _feedback_paper_vectors(interests):
+    paper_ids = sorted({i.paper_id for i in interests if i.paper_id})
+    ids, matrix = embeddings.paper_matrix(paper_ids) if paper_ids else ([], None)
+    return {int(pk): matrix[row] for row, pk in enumerate(ids)}
+
+
+def _refresh_stale_text_embeddings(interests):
+    """Text interests embedded by another model (after a model change) are embedded again, in one batch."""
+    name = embeddings.model_name()
+    stale = [i for i in interests if i.kind in Interest.EMBEDDED_TEXT and i.text and i.embedding_model != name]
+    if not stale:
+        return
+    for interest, vector in zip(stale, embeddings.encode([i.text for i in stale])):
+        interest.embedding = embeddings.to_bytes(vector)
+        interest.embedding_model, interest.embedding_hash = name, embeddings.text_hash(interest.text)
+    Interest.objects.bulk_update(stale, ["embedding", "embedding_model", "embedding_hash"])
+
+
+def _papers_already_held(by_subscriber, candidate_ids):
+    """{subscriber id: paper ids already in their planned, sending or sent digests}, among the candidates."""
+    held = {}
+    if not len(candidate_ids):
+        return held
+    rows = DigestItem.objects.filter(
+        digest__subscriber_id__in=list(by_subscriber),
+        digest__status__in=HOLDS_PAPERS,
+        paper_id__in=candidate_ids.tolist(),
+    ).values_list("digest__subscriber_id", "paper_id")
+    for subscriber_id, paper_id in rows:
+        held.setdefault(subscriber_id, set()).add(paper_id)
+    return held

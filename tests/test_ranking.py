@@ -1,0 +1,157 @@
+"""The scoring a subscriber experiences, checked with hand-made vectors (no database, no model)."""
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+from digest.ranking import Profile, Weights, rank
+
+DIM = 8
+
+
+def unit(*components):
+    vector = np.zeros(DIM, dtype=np.float32)
+    for axis, value in enumerate(components):
+        vector[axis] = value
+    return vector / np.linalg.norm(vector)
+
+
+# Two far-apart fields (axes 0 and 1) and a paper halfway between them.
+PROTEINS = unit(1, 0)
+COMPILERS = unit(0, 1)
+PROTEIN_PAPER = unit(1, 0.1)
+COMPILER_PAPER = unit(0.1, 1)
+HALFWAY_PAPER = unit(1, 1)
+UNRELATED_PAPER = unit(0, 0, 1)
+
+OPEN = Weights(min_score=-1.0, dislike_penalty=0.5, dislike_margin=0.35, upvote_weight=0.0, diversity=0.0)
+
+
+def ranked(candidates, profile, weights=OPEN, **kwargs):
+    return rank(np.vstack(candidates), [profile], weights=weights, **kwargs)[0]
+
+
+def test_two_far_apart_interests_each_get_their_best_papers_not_the_blurred_middle():
+    profile = Profile(positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], k=2)
+
+    matches = ranked([HALFWAY_PAPER, PROTEIN_PAPER, UNRELATED_PAPER, COMPILER_PAPER], profile)
+
+    assert sorted(m.index for m in matches) == [1, 3]
+    assert {m.index: m.matched for m in matches} == {1: "proteins", 3: "compilers"}
+
+
+def test_every_match_says_which_interest_matched_and_how_well():
+    profile = Profile(positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], kinds=["topic", "liked"])
+
+    best = ranked([COMPILER_PAPER], profile)[0]
+
+    assert best.matched == "compilers" and best.matched_kind == "liked"
+    assert best.score == pytest.approx(float(COMPILER_PAPER @ COMPILERS), abs=1e-5)
+    assert best.similarity == pytest.approx(best.score) and best.penalty == 0 and best.trending == 0
+
+
+def test_papers_close_to_a_disliked_paper_sink_and_loosely_related_ones_do_not():
+    close_to_disliked = unit(1, 0.3)
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], negatives=close_to_disliked[None], k=3)
+
+    matches = ranked([close_to_disliked, PROTEIN_PAPER, unit(0, 1)], profile)
+
+    assert matches[0].index == 1
+    sunk = next(m for m in matches if m.index == 0)
+    assert sunk.penalty == pytest.approx(0.5)  # identical to the disliked paper: the full penalty
+    untouched = next(m for m in matches if m.index == 2)
+    assert untouched.penalty == 0  # similarity 0.3 to the disliked paper is below the margin
+
+
+def test_an_excluded_keyword_removes_the_paper_whatever_its_score():
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], excluded=["Survey"], k=5)
+    texts = ["A survey of protein folding", "Protein design with diffusion", "Surveying is not a survey-free word"]
+
+    matches = ranked([PROTEIN_PAPER, PROTEIN_PAPER, PROTEIN_PAPER], profile, candidate_texts=texts)
+
+    assert [m.index for m in matches] == [1]
+
+
+def test_nothing_below_the_minimum_score_is_offered():
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=5)
+
+    matches = ranked([PROTEIN_PAPER, UNRELATED_PAPER], profile, weights=Weights(min_score=0.5))
+
+    assert [m.index for m in matches] == [0]
+
+
+def test_a_subscribers_own_minimum_overrides_the_site_default():
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], min_score=0.999, k=5)
+
+    assert ranked([PROTEIN_PAPER], profile, weights=Weights(min_score=0.1)) == []
+
+
+def test_upvotes_reorder_relevant_papers_but_never_lift_an_irrelevant_one():
+    slightly_better, slightly_worse = unit(1, 0.05), unit(1, 0.1)
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=5)
+    weights = Weights(min_score=0.5, upvote_weight=0.1)
+
+    matches = ranked([slightly_better, slightly_worse, UNRELATED_PAPER], profile, weights=weights, upvotes=[0, 500, 10_000])
+
+    assert [m.index for m in matches] == [1, 0]
+    assert matches[0].trending > 0
+
+
+def test_the_diversity_step_keeps_near_duplicates_from_crowding_the_digest():
+    twin_a, twin_b, other = unit(1, 0.1), unit(1, 0.11), unit(1, -0.3)
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=2)
+
+    plain = ranked([twin_a, twin_b, other], profile)
+    diverse = ranked([twin_a, twin_b, other], profile, weights=Weights(min_score=-1, diversity=1.0))
+
+    assert [m.index for m in plain] == [0, 1]
+    assert [m.index for m in diverse] == [0, 2]
+
+
+def test_only_eligible_candidates_are_ranked_for_a_subscriber():
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], eligible=np.array([False, True]), k=5)
+
+    assert [m.index for m in ranked([PROTEIN_PAPER, COMPILER_PAPER], profile)] == [1]
+
+
+def test_a_subscriber_without_interests_gets_nothing_and_the_others_are_unaffected():
+    empty = Profile(positives=np.zeros((0, DIM), np.float32), labels=[])
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=1)
+
+    results = rank(np.vstack([PROTEIN_PAPER]), [empty, profile], weights=OPEN)
+
+    assert results[0] == [] and [m.index for m in results[1]] == [0]
+
+
+def test_ranking_in_small_chunks_gives_the_same_answer_as_one_big_chunk():
+    rng = np.random.default_rng(7)
+    candidates = rng.standard_normal((60, DIM)).astype(np.float32)
+    candidates /= np.linalg.norm(candidates, axis=1, keepdims=True)
+    profiles = []
+    for n in range(25):
+        positives = rng.standard_normal((1 + n % 4, DIM)).astype(np.float32)
+        positives /= np.linalg.norm(positives, axis=1, keepdims=True)
+        negatives = positives[:1] * -1 if n % 3 == 0 else None
+        profiles.append(Profile(positives=positives, labels=[f"interest {i}" for i in range(len(positives))],
+                                negatives=negatives, k=5))
+
+    big = rank(candidates, profiles, weights=Weights(min_score=0.0, chunk_size=1000))
+    small = rank(candidates, profiles, weights=Weights(min_score=0.0, chunk_size=4))
+
+    assert [[(m.index, m.matched) for m in r] for r in big] == [[(m.index, m.matched) for m in r] for r in small]
+    assert all(r[i].score >= r[i + 1].score for r in big for i in range(len(r) - 1))
+
+
+def test_the_default_weights_come_from_settings_and_are_sensible():
+    weights = Weights.from_settings()
+
+    assert weights == Weights(
+        min_score=settings.RANKING["MIN_SCORE"],
+        dislike_penalty=settings.RANKING["DISLIKE_PENALTY"],
+        dislike_margin=settings.RANKING["DISLIKE_MARGIN"],
+        upvote_weight=settings.RANKING["UPVOTE_WEIGHT"],
+        diversity=settings.RANKING["DIVERSITY"],
+        chunk_size=settings.RANKING["CHUNK_SIZE"],
+    )
+    assert (weights.min_score, weights.dislike_penalty, weights.dislike_margin) == (0.25, 0.5, 0.35)
+    assert (weights.upvote_weight, weights.diversity, weights.chunk_size) == (0.0, 0.0, 2000)
