@@ -1,3 +1,68 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Count
 
-# Register your models here.
+from subscriptions import services
+from subscriptions.models import Interest, Subscriber
+
+
+class InterestInline(admin.TabularInline):
+    model = Interest
+    extra = 0
+    fields = ["kind", "text", "paper", "created_at"]
+    readonly_fields = ["created_at"]
+    raw_id_fields = ["paper"]
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = [
+        "email", "status", "frequency", "send_hour", "timezone", "interest_count", "digest_count", "created_at",
+    ]
+    list_filter = ["status", "frequency", "timezone"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
+    date_hierarchy = "created_at"
+    inlines = [InterestInline]
+    actions = ["pause", "resume", "resend_confirmation"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(interest_count=Count("interests", distinct=True), digest_count=Count("digests", distinct=True))
+        )
+
+    @admin.display(description="Interests", ordering="interest_count")
+    def interest_count(self, subscriber):
+        return subscriber.interest_count
+
+    @admin.display(description="Digests", ordering="digest_count")
+    def digest_count(self, subscriber):
+        return subscriber.digest_count
+
+    @admin.action(description="Pause the selected active subscribers")
+    def pause(self, request, queryset):
+        subscribers = list(queryset.filter(status=Subscriber.Status.ACTIVE))
+        for subscriber in subscribers:
+            subscriber.pause()
+        self.message_user(request, f"Paused {len(subscribers)} subscriber(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume the selected paused subscribers")
+    def resume(self, request, queryset):
+        subscribers = list(queryset.filter(status=Subscriber.Status.PAUSED))
+        for subscriber in subscribers:
+            subscriber.resume()
+        self.message_user(request, f"Resumed {len(subscribers)} subscriber(s).", messages.SUCCESS)
+
+    @admin.action(description="Resend the confirmation email to the selected unconfirmed subscribers")
+    def resend_confirmation(self, request, queryset):
+        sent = skipped = 0
+        for subscriber in queryset:
+            if subscriber.needs_confirmation:
+                services.send_confirmation(subscriber)
+                sent += 1
+            else:
+                skipped += 1
+        self.message_user(request, f"Sent {sent} confirmation email(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped} already confirmed subscriber(s).", messages.WARNING)

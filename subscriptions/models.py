@@ -36,6 +36,8 @@ class Subscriber(models.Model):
 
     # Statuses in which no mail but a new confirmation may ever reach the address again.
     SUPPRESSED = {Status.BOUNCED, Status.COMPLAINED}
+    # Statuses from which the subscriber may still get mail and so can unsubscribe.
+    OPEN = {Status.PENDING, Status.ACTIVE, Status.PAUSED}
 
     class Frequency(models.TextChoices):
         DAILY = "daily"
@@ -92,6 +94,60 @@ class Subscriber(models.Model):
     @property
     def can_receive_mail(self):
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_subscribed(self):
+        """Active or paused: the subscriber still wants the service, now or later."""
+        return self.status in {self.Status.ACTIVE, self.Status.PAUSED}
+
+    @property
+    def needs_confirmation(self):
+        """Pending, or suppressed after a bounce or complaint: only a confirmed link may
+        start mail to the address again."""
+        return self.status == self.Status.PENDING or self.status in self.SUPPRESSED
+
+    def confirm(self):
+        """Double opt-in completed; True when this call activated the subscription. An old
+        confirm link never undoes a later unsubscribe or pause."""
+        if not self.needs_confirmation:
+            return False
+        self.status = self.Status.ACTIVE
+        self.confirmed_at = timezone.now()
+        self.suppressed_reason = ""
+        self.save(update_fields=["status", "confirmed_at", "suppressed_reason"])
+        return True
+
+    def pause(self):
+        if self.status == self.Status.ACTIVE:
+            self.status = self.Status.PAUSED
+            self.save(update_fields=["status"])
+
+    def resume(self):
+        """Active again, from paused or from the subscriber's own unsubscribe. Never from a
+        bounce or complaint: those need a new confirmation, since the address itself failed."""
+        if self.status in {self.Status.PAUSED, self.Status.UNSUBSCRIBED}:
+            self.status = self.Status.ACTIVE
+            self.unsubscribed_at = None
+            self.save(update_fields=["status", "unsubscribed_at"])
+
+    def unsubscribe(self):
+        """Stops everything. A bounce or complaint already stops mail, and stays on record."""
+        if self.status in self.OPEN:
+            self.status = self.Status.UNSUBSCRIBED
+            self.unsubscribed_at = timezone.now()
+            self.save(update_fields=["status", "unsubscribed_at"])
+
+    def text_interests(self, kind):
+        return [interest.text for interest in self.interests.all() if interest.kind == kind]
+
+    def set_text_interests(self, kind, texts):
+        """Make the subscriber's `kind` interests exactly `texts`. Unchanged ones are kept
+        as they are, so their embeddings are not computed again."""
+        existing = {i.text: i for i in self.interests.filter(kind=kind)}
+        self.interests.filter(kind=kind).exclude(text__in=texts).delete()
+        for text in texts:
+            if text not in existing:
+                Interest.objects.create(subscriber=self, kind=kind, text=text)
 
 
 class Interest(models.Model):

@@ -1,0 +1,198 @@
+"""Sign-up and manage forms. Everything a visitor types is checked here, rate limits included,
+so a view only asks `is_valid()` and every refusal is a message at the field it concerns."""
+
+import re
+import unicodedata
+import zoneinfo
+from functools import lru_cache
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from subscriptions import ratelimit
+from subscriptions.models import Interest, Subscriber, normalise_email
+
+MAX_INTERESTS = 20
+MAX_INTEREST_LENGTH = 200
+MAX_EXCLUDED_KEYWORDS = 30
+MAX_KEYWORD_LENGTH = 100
+RATE_LIMITED = "rate_limited"
+
+# "<b", "</", "<!--", "<?php": the start of a tag. A lone "<" ("p < 0.05", "<3") is fine.
+_MARKUP = re.compile(r"<\s*[/!?a-zA-Z]")
+
+
+@lru_cache(maxsize=1)
+def timezone_choices():
+    """IANA zone names a browser reports (Europe/Berlin, America/Argentina/Salta) and UTC."""
+    names = sorted(
+        name
+        for name in zoneinfo.available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "posix/", "right/", "SystemV/", "US/"))
+    )
+    return [("UTC", "UTC")] + [(name, name.replace("_", " ")) for name in names]
+
+
+def hour_choices():
+    return [(hour, f"{hour:02d}:00") for hour in range(24)]
+
+
+class LinesField(forms.CharField):
+    """A textarea of one item per line, cleaned into a list of distinct plain-text lines."""
+
+    widget = forms.Textarea
+
+    def __init__(self, *, max_lines, max_line_length, noun, **kwargs):
+        self.max_lines, self.max_line_length, self.noun = max_lines, max_line_length, noun
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 5, "spellcheck": "true"}))
+        super().__init__(
+            max_length=max_lines * (max_line_length + 1),
+            error_messages={
+                "max_length": (
+                    f"That is too much text (%(show_value)s characters): at most {max_lines} "
+                    f"{noun}s of up to {max_line_length} characters each."
+                ),
+                "required": f"Please enter at least one {noun}, one per line.",
+            },
+            **kwargs,
+        )
+
+    def clean(self, value):
+        text = super().clean(value)
+        lines, seen = [], set()
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = " ".join(raw.split())
+            if not line:
+                continue
+            self.check_line(number, line)
+            if line.casefold() not in seen:
+                seen.add(line.casefold())
+                lines.append(line)
+        if len(lines) > self.max_lines:
+            raise ValidationError(
+                f"You listed {len(lines)} {self.noun}s; at most {self.max_lines} fit. "
+                f"Keep the ones that matter most.",
+                code="too_many",
+            )
+        if self.required and not lines:
+            raise ValidationError(self.error_messages["required"], code="required")
+        return lines
+
+    def check_line(self, number, line):
+        if len(line) > self.max_line_length:
+            raise ValidationError(
+                f"Line {number} is {len(line)} characters long; keep each {self.noun} under "
+                f"{self.max_line_length}.",
+                code="line_too_long",
+            )
+        if _MARKUP.search(line):
+            raise ValidationError(
+                f"Line {number} looks like HTML or code. Describe the {self.noun} in plain words.",
+                code="markup",
+            )
+        if any(unicodedata.category(char) in {"Cc", "Cf", "Co", "Cs"} for char in line):
+            raise ValidationError(f"Line {number} contains invisible control characters.", code="control")
+
+
+class PreferencesForm(forms.Form):
+    """What both sign-up and manage let a subscriber choose."""
+
+    interests = LinesField(
+        label="Your interests",
+        help_text=(
+            f"One topic per line, in your own words, e.g. “contrastive sentence embeddings” or "
+            f"“protein structure prediction”. Up to {MAX_INTERESTS}."
+        ),
+        max_lines=MAX_INTERESTS,
+        max_line_length=MAX_INTEREST_LENGTH,
+        noun="interest",
+    )
+    frequency = forms.ChoiceField(
+        label="How often", choices=Subscriber.Frequency.choices, widget=forms.RadioSelect, initial="daily"
+    )
+    weekday = forms.TypedChoiceField(
+        label="Day of the week",
+        help_text="For weekly digests.",
+        choices=Subscriber.Weekday.choices,
+        coerce=int,
+        initial=Subscriber.Weekday.MONDAY,
+    )
+    send_hour = forms.TypedChoiceField(
+        label="Send at", choices=hour_choices, coerce=int, initial=7, help_text="Your local time."
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=timezone_choices,
+        initial="UTC",
+        help_text="Filled in from your browser; change it if it is wrong.",
+    )
+
+
+class SignupForm(PreferencesForm):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+
+    field_order = ["email", "interests", "frequency", "weekday", "send_hour", "timezone"]
+
+    def __init__(self, *args, client_ip, **kwargs):
+        self.client_ip = client_ip
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        """Count every attempt, valid or not, against the IP and the address. The refusal is
+        the same whether or not the address is subscribed."""
+        cleaned = super().clean()
+        allowed = ratelimit.allow("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)
+        if cleaned.get("email"):
+            cleaned["email"] = normalise_email(cleaned["email"])
+            allowed &= ratelimit.allow("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL)
+        if not allowed:
+            raise ValidationError("Too many sign-up attempts. Please wait a while and try again.", code=RATE_LIMITED)
+        return cleaned
+
+    @property
+    def rate_limited(self):
+        return self.has_error(forms.forms.NON_FIELD_ERRORS, RATE_LIMITED)
+
+    def preferences(self):
+        return {name: self.cleaned_data[name] for name in ("frequency", "weekday", "send_hour", "timezone")}
+
+
+class ManageForm(PreferencesForm):
+    excluded_keywords = LinesField(
+        label="Never show papers mentioning",
+        help_text="Optional. One word or phrase per line; papers containing it are left out.",
+        required=False,
+        max_lines=MAX_EXCLUDED_KEYWORDS,
+        max_line_length=MAX_KEYWORD_LENGTH,
+        noun="keyword",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    papers_per_digest = forms.IntegerField(label="Papers per digest", min_value=1, max_value=50)
+    skip_empty = forms.BooleanField(
+        label="Send nothing on days without a good match", required=False
+    )
+
+    field_order = [
+        "interests", "excluded_keywords", "frequency", "weekday", "send_hour", "timezone",
+        "papers_per_digest", "skip_empty",
+    ]
+    SETTINGS = ("frequency", "weekday", "send_hour", "timezone", "papers_per_digest", "skip_empty")
+
+    @classmethod
+    def for_subscriber(cls, subscriber, data=None):
+        initial = {name: getattr(subscriber, name) for name in cls.SETTINGS}
+        initial["interests"] = "\n".join(subscriber.text_interests(Interest.Kind.TOPIC))
+        initial["excluded_keywords"] = "\n".join(subscriber.text_interests(Interest.Kind.EXCLUDE))
+        return cls(data, initial=initial)
+
+    def save(self, subscriber):
+        for name in self.SETTINGS:
+            setattr(subscriber, name, self.cleaned_data[name])
+        subscriber.save(update_fields=list(self.SETTINGS))
+        subscriber.set_text_interests(Interest.Kind.TOPIC, self.cleaned_data["interests"])
+        subscriber.set_text_interests(Interest.Kind.EXCLUDE, self.cleaned_data["excluded_keywords"])

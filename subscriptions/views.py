@@ -1,0 +1,183 @@
+"""Sign-up, confirm, manage and unsubscribe pages. Each signed-link view receives the
+subscriber its token names; a bad, expired or orphaned token gets an error page instead."""
+
+import json
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST, require_http_methods
+
+from subscriptions import services, signing
+from subscriptions.forms import ManageForm, SignupForm
+from subscriptions.models import Interest, Subscriber
+
+
+def link_error(request, title, message, status):
+    return render(request, f"{status}.html", {"title": title, "message": message}, status=status)
+
+
+def signed_link(purpose, max_age=None):
+    """Resolve the `token` URL argument to the subscriber it was made for."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, token, *args, **kwargs):
+            try:
+                payload = signing.read_token(purpose, token, max_age=max_age() if max_age else None)
+            except signing.ExpiredLink:
+                return link_error(
+                    request,
+                    "This link has expired",
+                    "Confirmation links work for a few days only. Sign up again with the same "
+                    "address and we will send you a fresh one.",
+                    status=400,
+                )
+            except signing.BadLink:
+                return link_error(
+                    request,
+                    "This link does not work",
+                    "It may have been cut short or changed on the way. Open it again from the "
+                    "email, or copy the whole address into the browser.",
+                    status=400,
+                )
+            subscriber = Subscriber.objects.filter(pk=payload["s"]).first()
+            if subscriber is None:
+                return link_error(
+                    request,
+                    "This subscription no longer exists",
+                    "Its data was deleted. You can sign up again at any time.",
+                    status=404,
+                )
+            return view(request, subscriber, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    form = SignupForm(request.POST or None, client_ip=client_ip(request))
+    if request.method == "POST":
+        if form.is_valid():
+            services.sign_up(form.cleaned_data["email"], form.cleaned_data["interests"], form.preferences())
+            return redirect("subscriptions:check_inbox")
+        if form.rate_limited:
+            return render(request, "429.html", status=429)
+    return render(request, "subscriptions/signup.html", {"form": form, "default_size": settings.DIGEST_DEFAULT_SIZE})
+
+
+@require_GET
+def check_inbox(request):
+    return render(request, "subscriptions/check_inbox.html", {"expiry_days": settings.CONFIRM_LINK_MAX_AGE_DAYS})
+
+
+@require_GET
+@signed_link("confirm", max_age=signing.confirm_max_age)
+def confirm(request, subscriber):
+    if subscriber.confirm():
+        messages.success(request, "Your subscription is confirmed. Welcome!")
+    return redirect("subscriptions:manage", token=signing.make_token("manage", subscriber))
+
+
+def recent_matches(subscriber):
+    """Papers of the last week that would have been picked: a taste of the first digest."""
+    try:
+        from digest.preview import recent_matches
+    except ImportError:  # ranking not installed in this build: the page shows its empty state
+        return []
+    return recent_matches(subscriber, days=7, limit=10)
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link("manage")
+def manage(request, subscriber):
+    form = ManageForm.for_subscriber(subscriber, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save(subscriber)
+        messages.success(request, "Your changes are saved.")
+        return redirect(request.path)
+    feedback = subscriber.interests.exclude(kind__in=[Interest.Kind.TOPIC, Interest.Kind.EXCLUDE])
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "token": signing.make_token("manage", subscriber),
+        "unsubscribe_token": signing.make_token("unsubscribe", subscriber),
+        "feedback": feedback.select_related("paper"),
+        "matches": recent_matches(subscriber),
+    }
+    return render(request, "subscriptions/manage.html", context)
+
+
+@require_POST
+@signed_link("manage")
+def pause(request, subscriber):
+    subscriber.pause()
+    messages.success(request, "Paused. No digests until you resume.")
+    return redirect("subscriptions:manage", token=signing.make_token("manage", subscriber))
+
+
+@require_POST
+@signed_link("manage")
+def resume(request, subscriber):
+    subscriber.resume()
+    if subscriber.can_receive_mail:
+        messages.success(request, "You are subscribed again. Your next digest comes at the usual time.")
+    return redirect("subscriptions:manage", token=signing.make_token("manage", subscriber))
+
+
+@require_POST
+@signed_link("manage")
+def remove_interest(request, subscriber, pk):
+    interest = get_object_or_404(subscriber.interests, pk=pk)
+    interest.delete()
+    messages.success(request, f"Removed “{interest.label}”.")
+    return redirect("subscriptions:manage", token=signing.make_token("manage", subscriber))
+
+
+@require_GET
+@signed_link("manage")
+def export(request, subscriber):
+    response = HttpResponse(
+        json.dumps(services.export_data(subscriber), indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="paper-digest-my-data.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link("manage")
+def delete(request, subscriber):
+    if request.method == "POST":
+        subscriber.delete()
+        return redirect("subscriptions:deleted")
+    context = {"subscriber": subscriber, "token": signing.make_token("manage", subscriber)}
+    return render(request, "subscriptions/delete.html", context)
+
+
+@require_GET
+def deleted(request):
+    return render(request, "subscriptions/deleted.html")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@signed_link("unsubscribe")
+def unsubscribe(request, subscriber):
+    """RFC 8058: a POST unsubscribes (mail providers post without cookies, hence no CSRF);
+    a GET only shows the button, so link scanners that open every URL unsubscribe nobody."""
+    context = {"subscriber": subscriber, "manage_token": signing.make_token("manage", subscriber)}
+    if request.method == "GET" and subscriber.status in Subscriber.OPEN:
+        return render(request, "subscriptions/unsubscribe.html", context)
+    if request.method == "POST":
+        subscriber.unsubscribe()
+    return render(request, "subscriptions/unsubscribed.html", context)

@@ -1,0 +1,47 @@
+"""Small helpers shared by the subscription stories: make a subscriber, read links out of mail."""
+
+import re
+
+from django.core import mail
+
+from subscriptions import signing
+from subscriptions.models import Interest, Subscriber
+
+SIGNUP = {
+    "email": "ada@example.org",
+    "interests": "contrastive sentence embeddings\nprotein structure prediction",
+    "frequency": "daily",
+    "weekday": "0",
+    "send_hour": "7",
+    "timezone": "Europe/Berlin",
+}
+
+
+def make_subscriber(email="ada@example.org", status=Subscriber.Status.ACTIVE, interests=("graph neural networks",)):
+    subscriber = Subscriber.objects.create(email=email, status=status, timezone="Europe/Berlin")
+    for text in interests:
+        Interest.objects.create(subscriber=subscriber, text=text)
+    return subscriber
+
+
+def path_of(purpose, subscriber):
+    """The site-relative signed link, as the test client wants it."""
+    return signing.link(purpose, subscriber).removeprefix("http://testserver")
+
+
+def html_part(message):
+    (html, mimetype), = message.alternatives
+    assert mimetype == "text/html"
+    return html
+
+
+def link_in(text, name):
+    """The one signed `name` link (confirm, manage, unsubscribe) in an email body."""
+    links = set(re.findall(rf"http://testserver(/{name}/[^\s\"<]+/)", text))
+    assert len(links) == 1, f"expected one {name} link in {text!r}"
+    return links.pop()
+
+
+def only_email():
+    assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
+    return mail.outbox[0]

@@ -1,0 +1,181 @@
+"""A visitor signs up on the front page and is asked to confirm by email."""
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+
+from subscriptions.models import Interest, Subscriber
+from tests.subscription_helpers import SIGNUP, html_part, link_in, make_subscriber, only_email
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def sign_up(client, **changes):
+    return client.post(reverse("subscriptions:signup"), {**SIGNUP, **changes}, follow=True)
+
+
+def test_front_page_offers_a_labelled_sign_up_form(client):
+    page = client.get("/").content.decode()
+    for field, label in [
+        ("email", "Email address"), ("interests", "Your interests"), ("send_hour", "Send at"), ("timezone", "Time zone"),
+    ]:
+        assert f'<label for="id_{field}">{label}' in page
+    assert "<legend>How often" in page
+    assert "You will get up to 10 papers per email" in page
+    assert 'data-fill-timezone' in page, "a fresh form lets the browser fill in its time zone"
+
+
+def test_new_address_is_asked_to_confirm_by_email(client):
+    response = sign_up(client, email=" Ada@Example.ORG ")
+
+    assert response.redirect_chain == [(reverse("subscriptions:check_inbox"), 302)]
+    assert "Check your inbox" in response.content.decode()
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.email, subscriber.status, subscriber.timezone) == ("ada@example.org", "pending", "Europe/Berlin")
+    assert subscriber.text_interests(Interest.Kind.TOPIC) == [
+        "contrastive sentence embeddings", "protein structure prediction",
+    ]
+    assert all(interest.embedding for interest in subscriber.interests.all())
+
+    message = only_email()
+    assert message.to == ["ada@example.org"]
+    assert message.subject == "Confirm your Paper Digest subscription"
+    assert "List-Unsubscribe" in message.extra_headers
+    for body in (message.body, html_part(message)):
+        assert link_in(body, "confirm")
+        assert "protein structure prediction" in body
+        assert "works for 3 days" in body
+        assert "07:00 (Europe/Berlin)" in body
+
+
+def test_weekly_choice_is_kept_with_its_weekday(client):
+    sign_up(client, frequency="weekly", weekday="4", send_hour="18")
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.frequency, subscriber.weekday, subscriber.send_hour) == ("weekly", 4, 18)
+    assert "weekly digest, every Friday" in only_email().body
+
+
+def test_known_address_gets_the_same_answer_and_its_manage_link(client):
+    new_visitor = sign_up(client, email="someone-new@example.org")
+    make_subscriber("ada@example.org", interests=["graph neural networks"])
+    mail.outbox.clear()
+    known_visitor = sign_up(client, email="ADA@example.org", interests="something else entirely")
+
+    assert known_visitor.redirect_chain == new_visitor.redirect_chain
+    assert known_visitor.content == new_visitor.content
+    subscriber = Subscriber.objects.get(email="ada@example.org")
+    assert subscriber.text_interests(Interest.Kind.TOPIC) == ["graph neural networks"], "nothing changed"
+    message = only_email()
+    assert message.to == ["ada@example.org"]
+    assert message.subject == "Your Paper Digest subscription"
+    for body in (message.body, html_part(message)):
+        assert "already has a subscription" in body
+        assert link_in(body, "manage")
+        assert "/confirm/" not in body
+
+
+def test_signing_up_again_before_confirming_replaces_the_choices_and_sends_a_fresh_link(client):
+    sign_up(client, interests="old topic")
+    sign_up(client, interests="new topic", send_hour="9")
+
+    subscriber = Subscriber.objects.get()
+    assert subscriber.text_interests(Interest.Kind.TOPIC) == ["new topic"]
+    assert subscriber.send_hour == 9
+    assert [m.subject for m in mail.outbox] == ["Confirm your Paper Digest subscription"] * 2
+
+
+def test_a_bounced_address_must_confirm_again(client):
+    make_subscriber(status=Subscriber.Status.BOUNCED)
+    sign_up(client)
+    assert only_email().subject == "Confirm your Paper Digest subscription"
+    assert Subscriber.objects.get().status == "bounced"
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("email", "not-an-address", "Enter a valid email address."),
+        ("email", "", "This field is required."),
+        ("interests", "  \n \n", "Please enter at least one interest, one per line."),
+        ("interests", "\n".join(f"topic number {n}" for n in range(200)), "You listed 200 interests; at most 20 fit."),
+        ("interests", "x" * 10240, "That is too much text (10240 characters)"),
+        ("interests", "fine topic\n" + "y" * 250, "Line 2 is 250 characters long"),
+        ("interests", "graphs\n<script>alert('owned')</script>", "Line 2 looks like HTML or code."),
+        ("interests", '<img src=x onerror="alert(1)">', "Line 1 looks like HTML or code."),
+        ("timezone", "Mars/Olympus_Mons", "Select a valid choice."),
+        ("send_hour", "24", "Select a valid choice."),
+        ("frequency", "hourly", "Select a valid choice."),
+    ],
+)
+def test_invalid_input_is_shown_at_its_field_and_nothing_is_stored(client, field, value, message):
+    response = sign_up(client, **{field: value})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    error_list = page.split(f'id="id_{field}_error"', 1)[1].split("</ul>", 1)[0]
+    assert message in error_list.replace("&#x27;", "'")
+    assert f'aria-describedby="id_{field}_helptext id_{field}_error"' in page or f'aria-describedby="id_{field}_error"' in page
+    assert "Please check the field marked below." in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert not Subscriber.objects.exists()
+    assert not Interest.objects.exists()
+    assert mail.outbox == []
+
+
+def test_interests_with_special_characters_are_escaped_in_page_and_email(client):
+    sign_up(client, interests='p < 0.05 & "robust" statistics')
+    message = only_email()
+    assert 'p < 0.05 & "robust" statistics' in message.body, "plain text stays plain"
+    html = html_part(message)
+    assert 'p &lt; 0.05 &amp; "robust" statistics' in html
+    assert "p < 0.05" not in html
+
+
+@override_settings(SIGNUP_RATE_PER_EMAIL="2/h", SIGNUP_RATE_PER_IP="100/h")
+def test_too_many_sign_ups_for_one_address_get_the_friendly_429_whether_or_not_it_exists(client):
+    make_subscriber("known@example.org")
+    for email in ("known@example.org", "unknown@example.org"):
+        with time_machine.travel("2026-03-02 10:00Z", tick=False):
+            assert sign_up(client, email=email).status_code == 200
+            assert sign_up(client, email=email.upper()).status_code == 200
+            refused = sign_up(client, email=f"  {email} ")
+        assert refused.status_code == 429
+        page = refused.content.decode()
+        assert "That was a lot of attempts" in page
+        assert "Paper Digest" in page, "the 429 page has the site layout"
+    with time_machine.travel("2026-03-02 11:00Z", tick=False):
+        assert sign_up(client, email="known@example.org").status_code == 200, "a new hour, a new allowance"
+
+
+@override_settings(SIGNUP_RATE_PER_IP="3/h", SIGNUP_RATE_PER_EMAIL="100/h")
+def test_too_many_sign_ups_from_one_ip_are_refused_even_when_invalid(client):
+    with time_machine.travel("2026-03-02 10:00Z", tick=False):
+        sign_up(client, email="a@example.org")
+        sign_up(client, email="not valid")
+        sign_up(client, email="b@example.org")
+        assert sign_up(client, email="c@example.org").status_code == 429
+        other_ip = client.post(reverse("subscriptions:signup"), {**SIGNUP, "email": "c@example.org"}, REMOTE_ADDR="10.1.2.3")
+    assert other_ip.status_code == 302
+    assert not Subscriber.objects.filter(email="not valid").exists()
+
+
+@override_settings(SIGNUP_RATE_PER_EMAIL="1/h")
+def test_rate_limits_hold_on_the_production_redis_cache(client, redis_url):
+    caches = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}}
+    with override_settings(CACHES=caches):
+        assert sign_up(client).status_code == 200
+        assert sign_up(client).status_code == 429
+        import redis
+
+        keys = redis.Redis.from_url(redis_url).keys("*ratelimit:signup-email:*")
+        assert keys and b"ada" not in keys[0], "addresses are hashed before they become keys"
