@@ -57,7 +57,8 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     if parsed.error or parsed.rejections:
         reasons = [parsed.error] if parsed.error else []
         if parsed.rejections:
-            reasons.append(f"{len(parsed.rejections)} entries rejected, e.g. {parsed.rejections[0].reason.lower()}")
+            count = len(parsed.rejections)
+            reasons.append(f"{count} {'entry' if count == 1 else 'entries'} rejected: {parsed.rejections[0].reason}")
         return _finish(run, IngestRun.Status.PARTIAL, "; ".join(reasons))
     return _finish(run, IngestRun.Status.OK, "" if run.seen else "The document lists no papers")
 

@@ -25,7 +25,7 @@ _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
 _MONTH_DAY = re.compile(rf"^{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"^{_WEEKDAY}(\d{{1,2}})\s+{_MONTH}(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_YEAR = re.compile(r"\b(19[9]\d|20\d\d)\b")
+_EDGE_MARKS = re.compile(r"^[^\w]+|[^\w]+$")
 
 MAX_TITLE = 400
 MIN_ABSTRACT = 200
@@ -103,7 +103,7 @@ def _is_title(line):
 
 def _is_abstract_of(line, title):
     """An abstract is a paragraph: long, or clearly longer than the title and ending a sentence."""
-    if not line or _MONTH_DAY.match(line) or _DAY_MONTH.match(line) or _ISO.match(line):
+    if not line or _date_line(line, date.max, None):
         return False
     if len(line) >= MIN_ABSTRACT:
         return True
@@ -113,13 +113,17 @@ def _is_abstract_of(line, title):
 def _year_in_dates(lines):
     """A year written in any full date on the page anchors the dates written without one."""
     for line in lines:
-        match = _MONTH_DAY.match(line) or _DAY_MONTH.match(line) or _ISO.match(line)
+        line = _EDGE_MARKS.sub("", line)
+        if _ISO.match(line):
+            return int(line[:4])
+        match = _MONTH_DAY.match(line) or _DAY_MONTH.match(line)
         if match and match.groups()[-1]:
-            return int(match.groups()[-1]) if not _ISO.match(line) else int(match.group(1))
+            return int(match.groups()[-1])
     return None
 
 
 def _date_line(line, today, default_year):
+    line = _EDGE_MARKS.sub("", line)  # "← Aug 7 →" in a day navigator
     if len(line) > 40:
         return None
     iso = _ISO.match(line)
