@@ -36,14 +36,14 @@ def parse(content, today=None):
             raise ParseError(f"arXiv API error: {one_line(entry.get('summary', '')) or entry.get('id')}")
 
     parsed = Parsed(kind="feed")
-    listed_on = _feed_date(document.feed) or today
+    listed_on = _feed_date(document.feed)
     entries = list(document.entries)
     if document.bozo and _cut_off(content, document):
         cut = entries.pop()
         parsed.reject(_label(cut, len(entries) + 1), "The document ends inside this entry (cut off)")
         parsed.error = f"The feed is cut off after {len(entries)} complete entries ({document.bozo_exception})"
     for position, entry in enumerate(entries, start=1):
-        record = _record(entry, position, listed_on)
+        record = _record(entry, position, listed_on or _entry_date(entry) or today)
         if record.title:
             parsed.records.append(record)
         else:
@@ -76,7 +76,7 @@ def _record(entry, position, listed_on):
         pdf_url=pdf_url or _pdf_link(entry),
         published=_entry_date(entry),
         categories=_categories(entry),
-        listed_on=listed_on or _entry_date(entry),
+        listed_on=listed_on,
         rank=position,
         announce_type=announce_type,
     )
