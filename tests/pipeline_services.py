@@ -5,6 +5,7 @@ Postmark's HTTP API to anymail's real Postmark backend, workers are `celery -A c
 processes reading the very test database this test process uses.
 """
 
+import itertools
 import json
 import os
 import shutil
@@ -282,6 +283,9 @@ def unit_vector(seed):
     return vector / np.linalg.norm(vector)
 
 
+_paper_numbers = itertools.count(1)
+
+
 def make_papers(count=3, seed=1):
     """A few freshly listed papers with stored vectors (what ingest + embed leave behind)."""
     from papers import embeddings
@@ -290,13 +294,14 @@ def make_papers(count=3, seed=1):
     source, _ = Source.objects.get_or_create(name="pipeline tests", defaults={"location": "tests"})
     papers = []
     for number in range(count):
+        arxiv_id = f"2608.{next(_paper_numbers):05d}"
         paper = Paper.objects.create(
-            key=f"arxiv:2608.{seed:02d}{number:03d}",
-            arxiv_id=f"2608.{seed:02d}{number:03d}",
+            key=f"arxiv:{arxiv_id}",
+            arxiv_id=arxiv_id,
             title=f"Contrastive sentence embeddings, part {number + 1}",
             abstract="We study contrastive objectives for sentence embeddings. They work.",
             authors=["A. Author", "B. Author"],
-            abs_url=f"https://arxiv.org/abs/2608.{seed:02d}{number:03d}",
+            abs_url=f"https://arxiv.org/abs/{arxiv_id}",
             first_seen_at=timezone.now() - timedelta(hours=2),
         )
         Appearance.objects.create(paper=paper, source=source, listed_on=timezone.now().date())
