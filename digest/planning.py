@@ -73,7 +73,7 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights):
     }
     if not subscribers:
         return []
-    windows = _window_starts(subscribers.values(), now)
+    windows = window_starts(subscribers.values(), now)
     with transaction.atomic():
         Digest.objects.bulk_create(
             [
@@ -90,9 +90,7 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights):
         if not digests:
             return []
         members = [subscribers[d.subscriber_id] for d in digests]
-        candidates = _candidates(min(windows[s.pk] for s in members), now, weights)
-        profiles = _profiles(members, windows, candidates)
-        ranking = rank(candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights)
+        candidates, ranking = rank_subscribers(members, windows, now, weights)
         items, skipped, planned = [], [], []
         for digest, subscriber, matches in zip(digests, members, ranking):
             items.extend(
@@ -116,7 +114,17 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights):
     return planned
 
 
-def _window_starts(subscribers, now):
+def rank_subscribers(subscribers, windows, now, weights, k=None):
+    """(candidates, ranking) for subscribers whose windows start at `windows[pk]` and end at `now`.
+
+    `k` overrides each subscriber's papers_per_digest (the manage page shows a longer list).
+    """
+    candidates = load_candidates(min(windows[s.pk] for s in subscribers), now, weights)
+    profiles = _profiles(subscribers, windows, candidates, k)
+    return candidates, rank(candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights)
+
+
+def window_starts(subscribers, now):
     """Each subscriber's window start: their last covered window's end, else the first lookback."""
     previous = dict(
         Digest.objects.filter(subscriber__in=[s.pk for s in subscribers], status__in=COVERS_WINDOW)
@@ -130,16 +138,18 @@ def _window_starts(subscribers, now):
     }
 
 
-def _candidates(window_start, now, weights):
-    """Embedded papers first seen in (window_start, now], with text and (when weighted) upvotes."""
+def load_candidates(since, until, weights):
+    """Embedded papers first seen in (since, until] (since None: all), with text and (when weighted) upvotes."""
+    papers = Paper.objects.filter(first_seen_at__lte=until, embeddings__model_name=embeddings.model_name())
+    if since is not None:
+        papers = papers.filter(first_seen_at__gt=since)
     rows = list(
-        Paper.objects.filter(first_seen_at__gt=window_start, first_seen_at__lte=now, embeddings__model_name=embeddings.model_name())
+        papers
         .order_by("pk")
         .values_list("pk", "title", "abstract", "first_seen_at", "embeddings__vector")
     )
     ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
-    dim = len(embeddings.from_bytes(rows[0][4])) if rows else 0
-    vectors = np.vstack([embeddings.from_bytes(row[4]) for row in rows]) if rows else np.zeros((0, dim), np.float32)
+    vectors = np.vstack([embeddings.from_bytes(row[4]) for row in rows]) if rows else np.zeros((0, 0), np.float32)
     upvotes = None
     if weights.upvote_weight and rows:
         best = dict(
@@ -158,7 +168,7 @@ def _candidates(window_start, now, weights):
     )
 
 
-def _profiles(subscribers, windows, candidates):
+def _profiles(subscribers, windows, candidates, k=None):
     """One ranking Profile per subscriber, from their interests, in a fixed number of queries."""
     by_subscriber = {s.pk: {"pos": [], "labels": [], "kinds": [], "neg": [], "excluded": []} for s in subscribers}
     interests = list(
@@ -205,7 +215,7 @@ def _profiles(subscribers, windows, candidates):
                 negatives=np.vstack(entry["neg"]) if entry["neg"] else None,
                 excluded=entry["excluded"],
                 eligible=eligible,
-                k=subscriber.papers_per_digest,
+                k=k or subscriber.papers_per_digest,
                 min_score=subscriber.min_relevance,
             )
         )

@@ -1,0 +1,61 @@
+"""What a subscriber would get, without planning or sending anything.
+
+Both functions use the planner's own candidate selection and ranking, so a preview is the
+digest the subscriber would receive if it were planned right now.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from digest import emails
+from digest.planning import rank_subscribers, window_starts
+from digest.ranking import Weights
+from digest.render import digest_context
+from papers.models import Paper
+
+
+class PreviewItem:
+    """A ranked paper with the parts of its score: what the admin preview shows per item."""
+
+    def __init__(self, paper, match):
+        self.paper = paper
+        self.score = match.score
+        self.matched = match.matched
+        self.matched_kind = match.matched_kind
+        self.similarity = match.similarity
+        self.penalty = match.penalty
+        self.trending = match.trending
+
+    @property
+    def breakdown(self):
+        parts = [f"similarity {self.similarity:.3f} to '{self.matched}'"]
+        if self.penalty:
+            parts.append(f"- {self.penalty:.3f} near a disliked paper or topic")
+        if self.trending:
+            parts.append(f"+ {self.trending:.3f} for upvotes")
+        return " ".join(parts) + f" = {self.score:.3f}"
+
+
+def _ranked(subscriber, windows, now, limit=None):
+    candidates, ranking = rank_subscribers([subscriber], windows, now, Weights.from_settings(), k=limit)
+    matches = ranking[0]
+    papers = Paper.objects.in_bulk([int(candidates.ids[m.index]) for m in matches])
+    return [PreviewItem(papers[int(candidates.ids[m.index])], m) for m in matches]
+
+
+def recent_matches(subscriber, days=7, limit=10):
+    """The papers of the last `days` days that best match the subscriber, best first."""
+    now = timezone.now()
+    return _ranked(subscriber, {subscriber.pk: now - timedelta(days=days)}, now, limit)
+
+
+def preview_next_digest(subscriber, now=None):
+    """(subject, text, html, items) of the digest that would be planned for the subscriber now."""
+    now = now or timezone.now()
+    items = _ranked(subscriber, window_starts([subscriber], now), now)
+    issue_date = timezone.localtime(now, subscriber.zone).date()
+    context = {**emails.subscriber_links(subscriber), "subscriber": subscriber}
+    context.update(digest_context(subscriber, issue_date, items))
+    subject, text, html = emails.render("digest", context)
+    return subject, text, html, items

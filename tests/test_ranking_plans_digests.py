@@ -1,0 +1,172 @@
+"""Planning the day's digests: the right papers, explained, never repeated, in constant queries."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from digest.models import Digest, DigestItem
+from digest.planning import plan_digests
+from subscriptions.models import Interest
+from tests.ranking_helpers import make_paper, make_papers, make_reader, titles_of
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 8, 7)
+
+
+def items_of(digest_id):
+    return list(DigestItem.objects.filter(digest_id=digest_id).select_related("paper").order_by("rank"))
+
+
+def test_a_reader_of_two_far_apart_fields_gets_the_best_papers_of_each_with_the_reason():
+    make_papers()
+    reader = make_reader("ada@example.org", "protein structure prediction", "compiler optimisation")
+
+    (digest_id,) = plan_digests([reader.pk], TODAY)
+
+    items = items_of(digest_id)
+    titles = {item.paper.title: item.matched for item in items}
+    assert {t for t in titles if titles[t] == "protein structure prediction"} == set(titles_of("proteins"))
+    assert {t for t in titles if titles[t] == "compiler optimisation"} == set(titles_of("compilers"))
+    assert not set(titles_of("astronomy")) & set(titles)
+    assert [item.rank for item in items] == list(range(1, len(items) + 1))
+    assert all(items[i].score >= items[i + 1].score for i in range(len(items) - 1))
+    assert all(item.matched_kind == "topic" and 0.25 <= item.score <= 1 for item in items)
+
+
+def test_planning_twice_for_the_same_day_creates_nothing_new():
+    make_papers()
+    reader = make_reader("ada@example.org", "protein folding")
+
+    first = plan_digests([reader.pk], TODAY)
+    second = plan_digests([reader.pk], TODAY)
+
+    assert len(first) == 1 and second == []
+    assert Digest.objects.count() == 1
+    assert DigestItem.objects.count() == len(items_of(first[0]))
+
+
+def test_a_paper_is_never_offered_twice_and_a_day_without_ingest_is_covered_next_time():
+    now = timezone.now()
+    make_papers(seen_at=now - timedelta(hours=30))  # before the first digest's one-day window
+    reader = make_reader("ada@example.org", "protein folding")
+    old = make_paper("Protein folding with language models", "Protein language models predict folding.", now - timedelta(hours=3))
+    from papers.embeddings import embed_papers
+
+    embed_papers([old])
+    (first,) = plan_digests([reader.pk], TODAY, now=now)
+    Digest.objects.filter(pk=first).update(status=Digest.Status.SENT)
+
+    # No ingest on the next day: nothing new, so the digest is skipped and the window moves on.
+    assert plan_digests([reader.pk], TODAY + timedelta(days=1), now=now + timedelta(days=1)) == []
+    assert Digest.objects.get(issue_date=TODAY + timedelta(days=1)).status == Digest.Status.SKIPPED
+
+    # Papers that arrived the day after are in the third digest; the first digest's are not.
+    later = make_paper("Protein folding pathways from cryo-EM maps", "Folding intermediates of proteins in cryo-EM.",
+                       now + timedelta(days=1, hours=2))
+    embed_papers([later])
+    (third,) = plan_digests([reader.pk], TODAY + timedelta(days=2), now=now + timedelta(days=2))
+
+    assert [item.paper.title for item in items_of(first)] == ["Protein folding with language models"]
+    assert [item.paper.title for item in items_of(third)] == ["Protein folding pathways from cryo-EM maps"]
+
+
+def test_a_first_weekly_digest_looks_back_a_week_and_a_daily_one_a_day():
+    now = timezone.now()
+    make_paper("Protein folding four days ago", "Proteins fold.", now - timedelta(days=4))
+    make_paper("Protein folding this morning", "Proteins fold quickly.", now - timedelta(hours=3))
+    from papers.embeddings import embed_pending
+
+    embed_pending()
+    daily = make_reader("daily@example.org", "protein folding")
+    weekly = make_reader("weekly@example.org", "protein folding", frequency="weekly")
+
+    plan_digests([daily.pk, weekly.pk], TODAY, now=now)
+
+    def titles(subscriber):
+        return {item.paper.title for item in DigestItem.objects.filter(digest__subscriber=subscriber).select_related("paper")}
+
+    assert titles(daily) == {"Protein folding this morning"}
+    assert titles(weekly) == {"Protein folding four days ago", "Protein folding this morning"}
+
+
+def test_a_failed_digest_does_not_swallow_its_papers():
+    make_papers()
+    reader = make_reader("ada@example.org", "protein folding")
+    (first,) = plan_digests([reader.pk], TODAY)
+    Digest.objects.filter(pk=first).update(status=Digest.Status.FAILED)
+
+    (second,) = plan_digests([reader.pk], TODAY + timedelta(days=1), now=timezone.now() + timedelta(hours=1))
+
+    assert {i.paper_id for i in items_of(second)} == {i.paper_id for i in items_of(first)}
+
+
+def test_nothing_relevant_skips_the_digest_unless_the_reader_wants_an_empty_one():
+    make_papers()
+    skipper = make_reader("skip@example.org", "medieval poetry and troubadour songs")
+    keeper = make_reader("keep@example.org", "medieval poetry and troubadour songs", skip_empty=False)
+
+    planned = plan_digests([skipper.pk, keeper.pk], TODAY)
+
+    assert Digest.objects.get(subscriber=skipper).status == Digest.Status.SKIPPED
+    assert planned == [Digest.objects.get(subscriber=keeper).pk]
+    assert not DigestItem.objects.exists()
+
+
+def test_liked_and_disliked_papers_steer_the_digest():
+    papers = make_papers()
+    reader = make_reader("ada@example.org", "protein folding")
+    liked = papers["Register allocation by graph colouring in a just-in-time compiler"]
+    disliked = papers["Protein folding dynamics learned from molecular simulations"]
+    Interest.objects.create(subscriber=reader, kind=Interest.Kind.LIKED, paper=liked)
+    Interest.objects.create(subscriber=reader, kind=Interest.Kind.DISLIKED, paper=disliked)
+    Interest.objects.create(subscriber=reader, kind=Interest.Kind.EXCLUDE, text="vectorisation")
+
+    (digest_id,) = plan_digests([reader.pk], TODAY)
+
+    items = {item.paper.title: item for item in items_of(digest_id)}
+    loop_paper = "Learning loop optimisation passes for an optimising compiler"  # mentions vectorisation
+    assert loop_paper not in items
+    assert items[liked.title].matched == liked.title and items[liked.title].matched_kind == "liked"
+    structure = items["Accurate protein structure prediction from amino acid sequences"]
+    assert disliked.title not in items or items[disliked.title].score < structure.score
+
+
+def test_subscribers_who_are_not_active_get_no_digest():
+    make_papers()
+    paused = make_reader("paused@example.org", "protein folding", status="paused")
+
+    assert plan_digests([paused.pk], TODAY) == []
+    assert not Digest.objects.exists()
+
+
+def test_the_number_of_queries_does_not_grow_with_the_number_of_subscribers(settings):
+    make_papers()
+    few = [make_reader(f"few{n}@example.org", "protein folding", "compilers").pk for n in range(2)]
+    many = [make_reader(f"many{n}@example.org", "protein folding", "compilers").pk for n in range(12)]
+    for pk in few + many:
+        Interest.objects.create(subscriber_id=pk, kind=Interest.Kind.EXCLUDE, text="telescope")
+
+    with CaptureQueriesContext(connection) as for_few:
+        plan_digests(few, TODAY)
+    with CaptureQueriesContext(connection) as for_many:
+        plan_digests(many, TODAY)
+
+    assert len(for_many) == len(for_few)
+    assert Digest.objects.count() == 14
+
+
+def test_each_chunk_costs_the_same_fixed_number_of_queries(settings):
+    make_papers()
+    readers = [make_reader(f"r{n}@example.org", "protein folding").pk for n in range(7)]
+    settings.RANKING = {**settings.RANKING, "CHUNK_SIZE": 2}
+
+    with CaptureQueriesContext(connection) as three_chunks:
+        plan_digests(readers[:6], TODAY)
+    with CaptureQueriesContext(connection) as one_chunk:
+        plan_digests(readers[6:], TODAY)
+
+    assert len(three_chunks) == 3 * len(one_chunk)
