@@ -8,11 +8,11 @@ errors. Anything else that fails raises FetchError with a message fit for an Ing
 import gzip
 import os
 import random
-import time
 import urllib.error
 import urllib.request
 import zlib
 from dataclasses import dataclass
+from time import sleep
 from urllib.parse import unquote, urlparse
 
 from django.conf import settings
@@ -68,7 +68,7 @@ def fetch(location, etag="", last_modified="", timeout=None, max_bytes=None, ret
             if attempt == retries:
                 reason = getattr(exc, "reason", exc)
                 raise FetchError(f"Could not reach {location}: {reason}") from exc
-        time.sleep(backoff * 2**attempt * random.uniform(0.5, 1.0))
+        sleep(backoff * 2**attempt * random.uniform(0.5, 1.0))
     raise AssertionError("unreachable: the loop returns or raises")
 
 

@@ -64,3 +64,54 @@ Abstract: {escape(abstract)}</description>
   </channel>
 </rss>
 """.encode()
+
+
+class LocalServer:
+    """An HTTP server on localhost; `routes[path]` is a list of (status, headers, body) answered in turn."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+        self.routes = {}
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append((self.path, dict(self.headers)))
+                answers = server.routes.get(self.path) or [(404, {}, b"not here")]
+                status, headers, body = answers.pop(0) if len(answers) > 1 else answers[0]
+                if callable(body):
+                    body = body()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def local_server(monkeypatch):
+    """A local HTTP server; retries do not actually sleep."""
+    from papers import fetch
+
+    monkeypatch.setattr(fetch, "sleep", lambda seconds: None)
+    server = LocalServer()
+    yield server
+    server.close()

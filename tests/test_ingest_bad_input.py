@@ -1,0 +1,144 @@
+"""Broken pages and feeds are reported with what and where; every good entry is still stored."""
+
+import json
+from datetime import date
+
+import pytest
+
+from papers.ingest import ingest
+from papers.models import IngestRun, Paper
+from tests.ingest_helpers import arxiv_rss, local_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 11, 23)
+
+
+def ingest_bytes(tmp_path, content, name="input"):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return ingest(str(path), today=TODAY)
+
+
+def test_an_empty_file_fails_and_says_it_is_empty(tmp_path):
+    run = ingest_bytes(tmp_path, b"  \n\n")
+
+    assert (run.status, run.message) == (IngestRun.Status.FAILED, "The document is empty")
+    assert run.finished_at is not None
+
+
+def test_binary_junk_fails_without_storing_anything(tmp_path):
+    junk = bytes(range(256)) * 20
+
+    run = ingest_bytes(tmp_path, junk, name="papers.xml")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert "binary" in run.message
+    assert not Paper.objects.exists()
+
+
+def test_a_feed_cut_off_mid_entry_keeps_the_complete_entries(fixture_path):
+    run = ingest(fixture_path("feeds", "arxiv-atom-feed-2025-08-20-cs.AI-truncated.xml"), today=TODAY)
+
+    assert run.status == IngestRun.Status.PARTIAL
+    assert (run.seen, run.new, run.rejected) == (87, 86, 1)
+    assert run.rejections == [
+        {"entry": "entry 87: oai:arXiv.org:2508.13435v1", "reason": "The document ends inside this entry (cut off)"}
+    ]
+    assert "cut off after 86 complete entries" in run.message
+    assert not Paper.objects.filter(arxiv_id="2508.13435").exists()
+    assert Paper.objects.filter(arxiv_id="2508.13434").exists()
+
+
+def test_an_arxiv_feed_error_document_fails_with_arxivs_explanation(fixture_path):
+    run = ingest(fixture_path("feeds", "arxiv-rss-2024-11-28-error-bad-archive.xml"), today=TODAY)
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message.startswith("Feed error for query: http://rss.arxiv.org/rss/astroph: Bad archive 'astroph'.")
+
+
+def test_the_recorded_arxiv_api_error_fails_with_status_and_reason(fixture_path):
+    run = ingest(fixture_path("feeds", "arxiv-api-2026-04-12-error-400-recorded.json"), today=TODAY)
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message.startswith("HTTP 400 from https://export.arxiv.org/api/query?")
+    assert run.message.endswith("arXiv API error: incorrect id format for abc")
+    assert not Paper.objects.exists()
+
+
+def test_an_arxiv_api_error_feed_served_directly_fails(fixture_path, tmp_path):
+    body = json.load(open(fixture_path("feeds", "arxiv-api-2026-04-12-error-400-recorded.json")))["body"]
+
+    run = ingest_bytes(tmp_path, body.encode(), name="query")
+
+    assert (run.status, run.message) == ("failed", "arXiv API error: incorrect id format for abc")
+
+
+def test_an_http_error_fails_with_the_status(local_server):
+    run = ingest(local_server.url("/missing.xml"), today=TODAY)
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message == f"HTTP 404 Not Found from {local_server.url('/missing.xml')}"
+
+
+def test_a_missing_file_fails_and_names_it(tmp_path):
+    run = ingest(str(tmp_path / "nowhere.xml"), today=TODAY)
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message == f"Could not read {tmp_path / 'nowhere.xml'}: No such file or directory"
+
+
+def test_an_entry_without_a_title_is_rejected_and_the_others_are_stored(tmp_path):
+    feed = arxiv_rss(
+        [
+            ("2411.00010", 1, "new", "A Good Paper", "Fine."),
+            ("2411.00011", 1, "new", "", "This one lost its title."),
+            ("2411.00012", 1, "new", "Another Good Paper", "Also fine."),
+        ]
+    )
+
+    run = ingest_bytes(tmp_path, feed, name="feed.xml")
+
+    assert (run.status, run.seen, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 3, 2, 1)
+    assert run.rejections == [{"entry": "entry 2: oai:arXiv.org:2411.00011v1", "reason": "The entry has no title"}]
+    assert run.message == "1 entry rejected: The entry has no title"
+    assert sorted(Paper.objects.values_list("arxiv_id", flat=True)) == ["2411.00010", "2411.00012"]
+
+
+def test_hugging_face_items_without_a_title_are_rejected_by_position(fixture_path, tmp_path):
+    items = json.load(open(fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json")))[:3]
+    items[1]["title"] = items[1]["paper"]["title"] = "  "
+
+    run = ingest_bytes(tmp_path, json.dumps(items).encode(), name="daily.json")
+
+    assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 2, 1)
+    assert run.rejections[0] == {"entry": f"item 2 ({items[1]['paper']['id']})", "reason": "The paper has no title"}
+
+
+def test_a_page_title_without_an_abstract_is_rejected_and_the_rest_kept(tmp_path):
+    page = (
+        "Daily Papers\n\nAug 7\n\n"
+        "Good Title One\n\n" + "An abstract sentence that goes on. " * 10 + "\n\n"
+        "A Title Whose Abstract Went Missing\n\n"
+        "Good Title Two\n\n" + "Another abstract sentence goes here. " * 10 + "\n"
+    )
+
+    run = ingest_bytes(tmp_path, page.encode(), name="page.txt")
+
+    assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 2, 1)
+    assert run.rejections == [
+        {"entry": "A Title Whose Abstract Went Missing", "reason": "A title without an abstract after it"}
+    ]
+
+
+def test_json_of_an_unknown_shape_fails_and_says_what_was_expected(tmp_path):
+    run = ingest_bytes(tmp_path, b'{"hello": "world"}', name="data.json")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message.startswith("JSON of an unknown shape")
+
+
+def test_broken_json_fails_with_the_parse_position(tmp_path):
+    run = ingest_bytes(tmp_path, b'[{"paper": {"id": "2411.00001", "title": "Cut', name="daily.json")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert "not valid JSON" in run.message and "line 1" in run.message
