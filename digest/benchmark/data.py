@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from papers import embeddings
 from papers.ingest import ingest
-from papers.models import Appearance, Paper, Source, paper_key
+from papers.models import Appearance, Paper, Source, paper_key, title_digest
 from subscriptions.models import Interest, Subscriber
 
 SAMPLES = Path(settings.BASE_DIR) / "papers" / "fixtures"
@@ -100,6 +100,7 @@ def variant(paper, number):
     return Paper(
         key=f"{paper_key(title=title)}-{paper.id}",
         title=title,
+        title_key=title_digest(title),
         abstract=abstract,
         authors=paper.authors,
         abs_url=paper.abs_url,

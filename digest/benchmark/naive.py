@@ -7,9 +7,10 @@ and build the email. Same formulas, same templates and same results as the real 
 measure exactly what batching and matrices buy.
 """
 
-from django.conf import settings
-
+from digest.models import Digest, DigestItem
+from digest.planning import FIRST_LOOKBACK
 from digest.ranking import Weights, keyword_pattern
+from digest.render import digest_message
 from papers import embeddings
 from papers.models import Paper, PaperEmbedding
 from subscriptions.models import Interest, Subscriber
@@ -24,10 +25,12 @@ def paper_vector(paper_id):
     return embeddings.from_bytes(row.vector).tolist()
 
 
-def rank(subscriber_id, candidate_filter, k=None, weights=None):
-    """[(score, paper_id, matched label)] best first, for one subscriber."""
+def rank(subscriber_id, now, weights=None):
+    """[(score, paper_id, matched label)] best first, for one subscriber's first digest."""
     weights = weights or Weights.from_settings()
     subscriber = Subscriber.objects.get(pk=subscriber_id)
+    window_start = now - FIRST_LOOKBACK[subscriber.frequency]
+    already_sent = DigestItem.objects.filter(digest__subscriber=subscriber).values_list("paper_id", flat=True)
     positives, negatives, excluded = [], [], []
     for interest in Interest.objects.filter(subscriber=subscriber).select_related("paper"):
         if interest.kind == Interest.Kind.EXCLUDE:
@@ -50,11 +53,14 @@ def rank(subscriber_id, candidate_filter, k=None, weights=None):
         for row in PaperEmbedding.objects.filter(model_name=embeddings.model_name())
     }
     scored = []
-    for paper in Paper.objects.filter(candidate_filter(subscriber)):
+    candidates = Paper.objects.filter(first_seen_at__gt=window_start, first_seen_at__lte=now).exclude(
+        id__in=list(already_sent)
+    )
+    for paper in candidates:
         vector = vectors.get(paper.id)
         if vector is None:
             continue
-        text = paper.embedding_text.lower()
+        text = f"{paper.title} {paper.abstract}".lower()
         if any(pattern.search(text) for pattern in excluded):
             continue
         best, label = max(((dot(p, vector), name) for name, p in positives), default=(None, ""))
@@ -68,4 +74,12 @@ def rank(subscriber_id, candidate_filter, k=None, weights=None):
         if relevance >= minimum:
             scored.append((relevance, paper.id, label))
     scored.sort(key=lambda item: -item[0])
-    return scored[: k or subscriber.papers_per_digest or settings.DIGEST_DEFAULT_SIZE]
+    return scored[: subscriber.papers_per_digest]
+
+
+def render(digest_id):
+    """The digest email, loading the digest, its subscriber and then each item's paper one by one
+    (the items come without their papers, so rendering each one queries for it)."""
+    digest = Digest.objects.get(pk=digest_id)
+    items = list(DigestItem.objects.filter(digest_id=digest.pk).order_by("rank"))
+    return digest_message(digest, items=items)

@@ -1,0 +1,229 @@
+"""The benchmark run: synthesise data, time each stage of a daily run, compare with naive.
+
+Stages, each timed on its own with the production code:
+
+- embed: every paper embedded and stored (papers.embeddings.embed_papers).
+- rank: every subscriber's profile loaded and ranked against today's candidates
+  (digest.planning's loader + digest.ranking.rank), nothing written.
+- plan: digest.planning.plan_digests for everyone: ranking again, then Digest and DigestItem
+  rows written in bulk; the rate counts rows written.
+- render: digest.render.digest_message for a sample of the digests (the whole lot when it is
+  no larger than --sample).
+- send: digest.sending.send_batch (claim, render, SMTP, record) for the same sample into an
+  SMTP sink on 127.0.0.1 inside this process (so the sink's share of the 2 cores is counted
+  against us).
+
+End to end is embed + plan + send for every digest, the three steps a real day runs (plan
+includes ranking, send includes rendering). When send was sampled, its share is projected
+from the sample's rate and the table says so.
+
+The naive way (digest.benchmark.naive) ranks and renders a smaller sample, and the
+speed-ups compare time per subscriber (rank) and per digest (render).
+"""
+
+import random
+import sys
+import time
+from contextlib import contextmanager
+
+from django.utils import timezone
+from tqdm import tqdm
+
+from digest import planning
+from digest.benchmark import data, naive, report
+from digest.benchmark.database import throwaway_database
+from digest.benchmark.sink import smtp_sink
+from digest.models import Digest, DigestItem
+from digest.ranking import Weights, rank
+from digest.render import digest_message
+from digest.sending import send_batch
+from papers import embeddings
+from papers.models import Paper
+from subscriptions.models import Subscriber
+
+SEND_BATCH = 100
+
+
+class Timer:
+    def __init__(self):
+        self.seconds = 0.0
+
+    @contextmanager
+    def __call__(self):
+        started = time.perf_counter()
+        try:
+            yield self
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def bar(total, desc, unit):
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=False, say=print):
+    """Run the benchmark and write latest.json; returns (result dict, table text)."""
+    rng = random.Random(seed)
+    with throwaway_database(keep=keep_db) as database_name:
+        say(f"Bench database: {database_name} (created for this run, {'kept' if keep_db else 'dropped'} after)")
+        machine = report.machine()
+        paper_ids, titles = synthesise_papers(papers, rng, say)
+        stages, notes, naive_rates = {}, {}, {}
+
+        embed_seconds = time_embed(paper_ids)
+        stages["embed"] = report.stage(embed_seconds, len(paper_ids))
+        notes["embed"] = f"all {len(paper_ids):,} papers, {embeddings.model_name()} on CPU"
+
+        subscriber_ids = synthesise_subscribers(subscribers, titles, paper_ids, rng, say)
+        now = timezone.now()
+        issue_date = timezone.localdate(now)
+
+        rank_seconds, loading_seconds = time_rank(subscriber_ids, now)
+        stages["rank"] = report.stage(rank_seconds, len(subscriber_ids))
+        notes["rank"] = (
+            f"all {len(subscriber_ids):,} subscribers, ranking.rank only; loading their profiles "
+            f"from the database took {loading_seconds:.1f} s more"
+        )
+
+        naive_ids = rng.sample(subscriber_ids, min(naive_sample, len(subscriber_ids)))
+        naive_rank_seconds = time_naive_rank(naive_ids, now)
+        naive_rates["rank"] = len(naive_ids) / naive_rank_seconds
+
+        plan_seconds, digest_ids = time_plan(subscriber_ids, issue_date, now)
+        rows = Digest.objects.count() + DigestItem.objects.count()
+        stages["plan"] = report.stage(plan_seconds, rows)
+        notes["plan"] = f"{rows:,} Digest + DigestItem rows for {len(digest_ids):,} digests (includes ranking)"
+
+        sampled = rng.sample(digest_ids, min(sample, len(digest_ids)))
+        sampled.sort()
+        share = "all" if len(sampled) == len(digest_ids) else "sample of"
+        render_seconds = time_render(sampled)
+        stages["render"] = report.stage(render_seconds, len(sampled))
+        notes["render"] = f"{share} {len(sampled):,} digests of {len(digest_ids):,}"
+
+        naive_digests = sampled[: min(naive_sample, len(sampled))]
+        naive_render_seconds = time_naive_render(naive_digests)
+        naive_rates["render"] = len(naive_digests) / naive_render_seconds
+
+        send_seconds, received = time_send(sampled)
+        stages["send"] = report.stage(send_seconds, len(sampled))
+        notes["send"] = f"{share} {len(sampled):,} digests, {received:,} arrived at the SMTP sink"
+
+        send_all_seconds = send_seconds * len(digest_ids) / len(sampled) if sampled else 0.0
+        end_to_end = embed_seconds + plan_seconds + send_all_seconds
+        notes["end_to_end"] = "embed + plan + send" + (
+            f" (send projected to all {len(digest_ids):,} digests from the sample's rate)"
+            if share != "all"
+            else " (all measured)"
+        )
+        speedups = {
+            "rank": ratio(naive_rank_seconds / len(naive_ids), rank_seconds / len(subscriber_ids)),
+            "render": ratio(naive_render_seconds / max(1, len(naive_digests)), render_seconds / max(1, len(sampled))),
+        }
+        notes["naive"] = f"naive samples: {len(naive_ids)} subscribers ranked, {len(naive_digests)} digests rendered"
+    result = report.result(len(subscriber_ids), len(paper_ids), stages, end_to_end, speedups, machine)
+    path = report.write(result)
+    text = report.table(result, notes, naive_rates)
+    return result, text + f"\n{notes['naive']}\nWritten to {path}"
+
+
+def ratio(slow, fast):
+    return round(slow / fast, 1) if fast > 0 else None
+
+
+def synthesise_papers(count, rng, say):
+    say("Ingesting the bundled samples through the real parsers ...")
+    runs = data.ingest_samples()
+    real = Paper.objects.count()
+    say(f"  {len(runs)} samples ingested, {real:,} distinct papers")
+    with bar(max(0, count - real), "paper variants", "papers") as progress:
+        paper_ids, titles = data.make_papers(count, rng, progress=progress.update)
+    return paper_ids, titles
+
+
+def synthesise_subscribers(count, titles, paper_ids, rng, say):
+    say(f"Creating {count:,} subscribers with their interests ...")
+    with bar(count, "subscribers", "subscribers") as progress:
+        return data.make_subscribers(count, titles, paper_ids, rng, progress=progress.update)
+
+
+def time_embed(paper_ids):
+    timer = Timer()
+    with bar(len(paper_ids), "embed", "papers") as progress, timer():
+        papers = list(Paper.objects.filter(id__in=paper_ids).only("id", "title", "abstract").order_by("id"))
+        embeddings.embed_papers(papers, progress=progress.update)
+    return timer.seconds
+
+
+def time_rank(subscriber_ids, now):
+    """(ranking seconds, loading seconds): planning's own loaders feed digest.ranking.rank chunk by
+    chunk, as plan_digests does, but only rank() is the rank stage; loading is reported beside it."""
+    weights = Weights.from_settings()
+    ranking, loading = Timer(), Timer()
+    with bar(len(subscriber_ids), "rank", "subscribers") as progress:
+        for start in range(0, len(subscriber_ids), weights.chunk_size):
+            with loading():
+                subscribers = list(
+                    Subscriber.objects.filter(pk__in=subscriber_ids[start : start + weights.chunk_size]).only(
+                        "pk", "frequency", "papers_per_digest", "min_relevance"
+                    )
+                )
+                windows = planning.window_starts(subscribers, now)
+                candidates = planning.load_candidates(min(windows.values()), now, weights)
+                profiles = planning._profiles(subscribers, windows, candidates)
+            with ranking():
+                rank(candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights)
+            progress.update(len(subscribers))
+    return ranking.seconds, loading.seconds
+
+
+def time_plan(subscriber_ids, issue_date, now):
+    """plan_digests in chunks, as send_digests calls it; returns (seconds, planned digest ids)."""
+    chunk_size = Weights.from_settings().chunk_size
+    timer = Timer()
+    digest_ids = []
+    with bar(len(subscriber_ids), "plan", "subscribers") as progress, timer():
+        for start in range(0, len(subscriber_ids), chunk_size):
+            chunk = subscriber_ids[start : start + chunk_size]
+            digest_ids.extend(planning.plan_digests(chunk, issue_date, now=now))
+            progress.update(len(chunk))
+    return timer.seconds, digest_ids
+
+
+def time_render(digest_ids):
+    timer = Timer()
+    with bar(len(digest_ids), "render", "digests") as progress, timer():
+        for start in range(0, len(digest_ids), SEND_BATCH):
+            chunk = digest_ids[start : start + SEND_BATCH]
+            for digest in Digest.objects.filter(id__in=chunk).select_related("subscriber"):
+                digest_message(digest)
+            progress.update(len(chunk))
+    return timer.seconds
+
+
+def time_send(digest_ids):
+    timer = Timer()
+    with smtp_sink() as sink, bar(len(digest_ids), "send", "digests") as progress, timer():
+        for start in range(0, len(digest_ids), SEND_BATCH):
+            chunk = digest_ids[start : start + SEND_BATCH]
+            send_batch(chunk)
+            progress.update(len(chunk))
+    return timer.seconds, sink.received
+
+
+def time_naive_rank(subscriber_ids, now):
+    timer = Timer()
+    with bar(len(subscriber_ids), "naive rank", "subscribers") as progress, timer():
+        for subscriber_id in subscriber_ids:
+            naive.rank(subscriber_id, now)
+            progress.update(1)
+    return timer.seconds
+
+
+def time_naive_render(digest_ids):
+    timer = Timer()
+    with bar(len(digest_ids), "naive render", "digests") as progress, timer():
+        for digest_id in digest_ids:
+            naive.render(digest_id)
+            progress.update(1)
+    return timer.seconds
