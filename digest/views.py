@@ -12,8 +12,9 @@ from subscriptions.views import link_error, signed_link
 def feedback_view(request, subscriber):
     """Record a 'more / less like this' click (GET, straight from the email) or undo it (POST).
 
-    Recording on GET keeps it one click from any mail client; it is harmless if a link scanner
-    opens it (the choice is reversible and changes only what the subscriber asked about).
+    Recording on GET keeps it one click from any mail client. A link scanner that opens the
+    link can at worst record a preference about that one paper, which the page lets the
+    subscriber undo; nothing else about the subscription can change here.
     """
     payload = signing.read_token("feedback", request.resolver_match.kwargs["token"])
     paper = Paper.objects.filter(pk=payload.get("p")).first()

@@ -1,0 +1,98 @@
+"""The digest email a subscriber opens: subject, each item explained, links, both parts, headers."""
+
+import re
+from datetime import date
+from html import unescape
+
+import pytest
+from django.core import mail
+
+from digest.models import Digest
+from digest.planning import plan_digests
+from digest.render import digest_message, teaser
+from tests.ranking_helpers import make_papers, make_reader
+from tests.subscription_helpers import html_part
+
+pytestmark = pytest.mark.django_db
+
+TUESDAY = date(2026, 8, 4)
+
+
+@pytest.fixture
+def digest():
+    make_papers()
+    reader = make_reader("ada@example.org", "protein structure prediction", "compiler optimisation")
+    (digest_id,) = plan_digests([reader.pk], TUESDAY)
+    return Digest.objects.select_related("subscriber").get(pk=digest_id)
+
+
+def test_the_subject_names_the_day_the_top_paper_and_how_many_more(digest):
+    message = digest_message(digest)
+    top = digest.items.order_by("rank").first().paper.title
+    count = digest.items.count()
+
+    assert message.subject == f"Your papers for Tue 4 Aug — {top} and {count - 1} more"
+
+
+def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
+    message = digest_message(digest)
+    html, text = unescape(html_part(message)), message.body
+
+    for item in digest.items.select_related("paper"):
+        paper = item.paper
+        assert paper.title in html
+        assert f"Why: matches your interest '{item.matched}' · {item.score:.2f}" in html
+        assert paper.abs_url in html and paper.pdf_url in html
+        assert f"{paper.title}\n   Ada Lovelace, Alan Turing" in text
+        assert f"Why: matches your interest '{item.matched}' · {item.score:.2f}" in text
+        assert f"Abstract: {paper.abs_url}" in text and f"PDF: {paper.pdf_url}" in text
+    more = re.findall(r"More like this: (\S+)", text)
+    less = re.findall(r"Less like this: (\S+)", text)
+    assert len(more) == len(less) == digest.items.count()
+    assert all(link.startswith("http://testserver/feedback/") for link in more + less)
+    assert set(more).isdisjoint(less)
+    assert all(link in html for link in more + less)
+
+
+def test_the_html_is_a_table_layout_with_inlined_css_and_the_shared_footer(digest):
+    html = html_part(digest_message(digest))
+
+    assert "<style" not in html and 'style="' in html
+    assert '<table role="presentation"' in html
+    assert "Manage your interests" in html and "Unsubscribe" in html
+    assert "You get this email because ada@example.org subscribed" in html
+
+
+def test_the_message_carries_one_click_unsubscribe_headers_metadata_and_tags(digest):
+    message = digest_message(digest)
+
+    assert message.extra_headers["List-Unsubscribe"].startswith("<http://testserver/unsubscribe/")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.metadata["digest_id"] == str(digest.pk)
+    assert message.tags == ["digest"]
+    assert message.to == ["ada@example.org"]
+
+
+def test_the_message_sends_through_djangos_mail_api(digest):
+    digest_message(digest).send()
+
+    (sent,) = mail.outbox
+    assert sent.subject.startswith("Your papers for Tue 4 Aug")
+
+
+def test_an_empty_digest_says_so_and_points_to_the_manage_page():
+    reader = make_reader("bob@example.org", "medieval poetry", skip_empty=False)
+    (digest_id,) = plan_digests([reader.pk], TUESDAY)
+
+    message = digest_message(Digest.objects.get(pk=digest_id))
+
+    assert message.subject == "Your papers for Tue 4 Aug — nothing matched closely this time"
+    assert "Nothing new matched your interests" in message.body
+    assert "http://testserver/manage/" in message.body
+
+
+def test_the_teaser_keeps_whole_first_sentences_and_stays_short():
+    abstract = "First sentence here. Second one follows. " + "A very long third sentence " * 30 + "."
+
+    assert teaser(abstract) == "First sentence here. Second one follows."
+    assert len(teaser("word " * 500)) <= 320 and teaser("word " * 500).endswith("…")

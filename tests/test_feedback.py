@@ -1,0 +1,91 @@
+"""Clicking 'more like this' / 'less like this' in a digest, undoing it, and what the next digest does."""
+
+import re
+
+import pytest
+
+from subscriptions import signing
+from subscriptions.models import Interest
+from tests.ranking_helpers import make_paper, make_reader
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reader():
+    return make_reader("ada@example.org")
+
+
+@pytest.fixture
+def paper():
+    return make_paper("Protein folding with language models", "Protein language models predict folding.")
+
+
+def feedback_path(reader, paper, choice):
+    return signing.link("feedback", reader, p=paper.pk, c=choice).removeprefix("http://testserver")
+
+
+def feedback_kinds(reader):
+    return list(Interest.objects.filter(subscriber=reader, paper__isnull=False).values_list("kind", flat=True))
+
+
+def test_more_like_this_records_a_liked_paper_and_confirms_it(client, reader, paper):
+    response = client.get(feedback_path(reader, paper, "more"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "More like this" in page and "Protein folding with language models" in page
+    assert "Undo" in page
+    assert re.search(r'href="http://testserver/manage/[^"]+/"', page)
+    assert feedback_kinds(reader) == ["liked"]
+
+
+def test_clicking_the_same_link_again_changes_nothing(client, reader, paper):
+    client.get(feedback_path(reader, paper, "less"))
+    response = client.get(feedback_path(reader, paper, "less"))
+
+    assert "nothing changed" in response.content.decode()
+    assert feedback_kinds(reader) == ["disliked"]
+
+
+def test_the_latest_choice_wins_a_paper_is_never_both_liked_and_disliked(client, reader, paper):
+    client.get(feedback_path(reader, paper, "more"))
+    client.get(feedback_path(reader, paper, "less"))
+
+    assert feedback_kinds(reader) == ["disliked"]
+
+
+def test_undo_forgets_the_choice_and_offers_to_redo_it(client, reader, paper):
+    path = feedback_path(reader, paper, "more")
+    client.get(path)
+
+    response = client.post(path, {"action": "undo"})
+
+    assert response.status_code == 200
+    assert "Undone" in response.content.decode()
+    assert feedback_kinds(reader) == []
+
+
+def test_a_tampered_link_changes_nothing_and_says_so(client, reader, paper):
+    response = client.get(feedback_path(reader, paper, "more")[:-3] + "xx/")
+
+    assert response.status_code == 400
+    assert "This link does not work" in response.content.decode()
+    assert feedback_kinds(reader) == []
+
+
+def test_a_link_for_another_purpose_is_not_a_feedback_link(client, reader, paper):
+    manage_token = signing.make_token("manage", reader, p=paper.pk, c="more")
+
+    assert client.get(f"/feedback/{manage_token}/").status_code == 400
+    assert feedback_kinds(reader) == []
+
+
+def test_a_link_to_a_paper_that_is_gone_explains_itself(client, reader, paper):
+    path = feedback_path(reader, paper, "more")
+    paper.delete()
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert "no longer in our catalogue" in response.content.decode()
