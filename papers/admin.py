@@ -66,7 +66,7 @@ class SourceAdmin(admin.ModelAdmin):
             level = messages.ERROR if run.status == IngestRun.Status.FAILED else messages.INFO
             self.message_user(
                 request,
-                f"{source.name}: {run.status}, {run.new} new, {run.updated} updated, {run.duplicate} already known, "
+                f"Ingested {source.name}: {run.status}, {run.new} new, {run.updated} updated, {run.duplicate} already known, "
                 f"{run.rejected} rejected. {run.message}".strip(),
                 level,
             )

@@ -45,3 +45,56 @@ def test_ingesting_the_same_page_again_creates_nothing(fixture_path):
     assert (again.status, again.new, again.updated, again.duplicate) == ("ok", 0, 0, 49)
     assert again.changed_paper_ids == []
     assert Paper.objects.count() == 49 and Appearance.objects.count() == 49
+
+
+def test_the_same_page_saved_as_html_gives_the_same_papers_and_no_duplicates(fixture_path):
+    from_text = ingest(fixture_path(*PAGE), today=date(2026, 11, 23))
+    from_html = ingest(fixture_path("pages", "003_e1989dbc951720dc.html"), today=date(2026, 11, 23))
+
+    assert (from_html.status, from_html.kind, from_html.seen) == ("ok", "page", 49)
+    assert (from_html.new, from_html.duplicate) == (0, 49)
+    assert Paper.objects.count() == 49
+    paper = Paper.objects.get(title="Task-Oriented Multi-Modal Mutual Leaning for Vision-Language Models")
+    assert sorted(paper.appearances.values_list("source__name", flat=True)) == sorted(
+        [from_text.source.name, from_html.source.name]
+    )
+    assert {a.listed_on for a in paper.appearances.all()} == {date(2026, 8, 7)}
+    assert not Paper.objects.filter(title__icontains="not a paper").exists()
+
+
+def test_a_hugging_face_papers_page_is_read_from_its_embedded_data(fixture_path):
+    run = ingest(fixture_path("pages", "hf-papers-page-2026-06-12.html"), today=date(2026, 11, 23))
+
+    assert (run.status, run.kind, run.new) == ("ok", "page", 30)
+    paper = Paper.objects.get(arxiv_id="2606.13392")
+    assert paper.title == "MiniMax Sparse Attention"
+    appearance = paper.appearances.get()
+    assert appearance.listed_on == date(2026, 6, 12) and appearance.upvotes is not None
+
+
+def test_html_paper_links_give_arxiv_ids_and_time_elements_give_full_dates(tmp_path):
+    abstract = "We study a problem in depth and report what we found across many careful experiments. " * 3
+    page = tmp_path / "day.html"
+    page.write_text(
+        "<html><body><main><h1>Daily Papers</h1><time datetime='2025-01-15'>Jan 15</time>"
+        f"<article><h3><a href='/papers/2501.01234'>Linked &amp; Dated</a></h3><p>{abstract}</p></article>"
+        "</main></body></html>"
+    )
+
+    ingest(str(page), today=date(2026, 11, 23))
+
+    paper = Paper.objects.get()
+    assert (paper.key, paper.title) == ("arxiv:2501.01234", "Linked & Dated")
+    assert paper.abs_url == "https://arxiv.org/abs/2501.01234"
+    assert paper.appearances.get().listed_on == date(2025, 1, 15)
+
+
+def test_a_page_with_several_days_lists_each_paper_on_its_own_day(tmp_path):
+    abstract = "An abstract long enough to be a paragraph rather than a title, with several clauses. " * 3
+    page = tmp_path / "days.txt"
+    page.write_text(f"Daily Papers\n\nDec 31, 2025\n\nOld Paper\n\n{abstract}\n\nJan 2\n\nNew Paper\n\n{abstract}\n")
+
+    ingest(str(page), today=date(2026, 11, 23))
+
+    days = dict(Paper.objects.values_list("title", "appearances__listed_on"))
+    assert days == {"Old Paper": date(2025, 12, 31), "New Paper": date(2026, 1, 2)}

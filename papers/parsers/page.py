@@ -59,16 +59,16 @@ def parse_lines(lines, today=None, links=None):
     indexed = [(index, line) for index, line in enumerate(lines) if line]
     if not indexed:
         raise ParseError("The page has no text")
-    default_year = _year_in_dates(line for _, line in indexed)
+    reference = _first_full_date(line for _, line in indexed)
     parsed = Parsed(kind="page")
     listed_on = None
     position = 0
     seen_paper = False
     while position < len(indexed):
         index, line = indexed[position]
-        day = _date_line(line, today, default_year)
+        day = _date_line(line, today, reference)
         if day:
-            listed_on = day
+            listed_on = reference = day
             position += 1
             continue
         following = indexed[position + 1][1] if position + 1 < len(indexed) else ""
@@ -110,19 +110,20 @@ def _is_abstract_of(line, title):
     return bool(title) and len(line) > 2 * len(title) and len(line.split()) >= 12 and bool(_SENTENCE_END.search(line))
 
 
-def _year_in_dates(lines):
-    """A year written in any full date on the page anchors the dates written without one."""
+def _first_full_date(lines):
+    """The first date on the page written with its year: it anchors the dates written without one."""
     for line in lines:
         line = _EDGE_MARKS.sub("", line)
-        if _ISO.match(line):
-            return int(line[:4])
         match = _MONTH_DAY.match(line) or _DAY_MONTH.match(line)
-        if match and match.groups()[-1]:
-            return int(match.groups()[-1])
+        if _ISO.match(line) or (match and match.groups()[-1]):
+            return _date_line(line, None, None)
     return None
 
 
-def _date_line(line, today, default_year):
+def _date_line(line, today, reference):
+    """The date a line states, or None. A date without a year takes the year that puts it closest
+    to the page's previous date (so "Dec 31, 2025 … Jan 2" crosses into 2026); with no date on the
+    page to go by, it is the most recent such day that is not after `today`."""
     line = _EDGE_MARKS.sub("", line)  # "← Aug 7 →" in a day navigator
     if len(line) > 40:
         return None
@@ -140,10 +141,10 @@ def _date_line(line, today, default_year):
     month, day = MONTHS[month[:3].lower()], int(day)
     if year:
         return _safe_date(int(year), month, day)
-    if default_year:
-        return _safe_date(default_year, month, day)
-    # No year anywhere: the most recent such day that is not in the future.
-    for year in (today.year, today.year - 1, today.year - 2, today.year - 3, today.year - 4):
+    if reference:
+        candidates = [_safe_date(reference.year + shift, month, day) for shift in (-1, 0, 1)]
+        return min((c for c in candidates if c), key=lambda c: abs(c - reference), default=None)
+    for year in range(today.year, today.year - 5, -1):
         candidate = _safe_date(year, month, day)
         if candidate and candidate <= today:
             return candidate

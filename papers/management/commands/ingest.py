@@ -80,6 +80,6 @@ def embed_with_progress(papers, stdout):
         count, model_seconds = embeddings.embed_papers(papers, progress=bar.update)
     seconds = time.perf_counter() - started
     stdout.write(
-        f"Embedded {count} papers in {seconds:.1f} s ({count / max(seconds, 1e-9):.1f} papers/s, "
+        f"Embedded {count} paper{'' if count == 1 else 's'} in {seconds:.1f} s ({count / max(seconds, 1e-9):.1f} papers/s, "
         f"{model_seconds:.1f} s in the model)."
     )

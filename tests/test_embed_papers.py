@@ -1,0 +1,52 @@
+"""An operator runs `manage.py embed` and every paper gets one current vector, never two."""
+
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from papers.ingest import ingest
+from papers.models import Paper, PaperEmbedding
+from tests.ingest_helpers import fake_model  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def embed():
+    out = StringIO()
+    call_command("embed", stdout=out, stderr=StringIO())
+    return out.getvalue().strip()
+
+
+def test_embed_gives_every_pending_paper_a_normalised_vector_and_reports_the_rate(fixture_path, fake_model):
+    ingest(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
+
+    output = embed()
+
+    assert output.startswith("Embedded 29 papers in ") and "papers/s" in output and "in the model" in output
+    assert PaperEmbedding.objects.count() == 29
+    vector = PaperEmbedding.objects.first().array
+    assert vector.dtype == np.float32 and abs(np.linalg.norm(vector) - 1) < 1e-5
+
+
+def test_embedding_again_embeds_nothing(fixture_path, fake_model):
+    ingest(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
+    embed()
+    asked = len(fake_model.texts)
+
+    assert embed() == "Nothing to embed: every paper has a current vector."
+    assert len(fake_model.texts) == asked
+
+
+def test_a_paper_whose_text_changed_is_embedded_again_and_only_it(fixture_path, fake_model):
+    ingest(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
+    embed()
+    paper = Paper.objects.get(arxiv_id="2410.17243")
+    paper.abstract = "A revised abstract."
+    paper.save()
+    fake_model.texts.clear()
+
+    assert embed().startswith("Embedded 1 paper in ")
+    assert fake_model.texts == [paper.embedding_text]
+    assert PaperEmbedding.objects.count() == 29
