@@ -128,6 +128,10 @@ class PreferencesForm(forms.Form):
         help_text="Filled in from your browser; change it if it is wrong.",
     )
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
 
 class SignupForm(PreferencesForm):
     email = forms.EmailField(
