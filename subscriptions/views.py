@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
-from subscriptions import services, signing
+from subscriptions import services, signing, tasks
 from subscriptions.forms import ManageForm, SignupForm
 from subscriptions.models import Interest, Subscriber
 
@@ -68,7 +68,7 @@ def signup(request):
     form = SignupForm(request.POST or None, client_ip=client_ip(request))
     if request.method == "POST":
         if form.is_valid():
-            services.sign_up(form.cleaned_data["email"], form.cleaned_data["interests"], form.preferences())
+            tasks.sign_up_task.delay(form.cleaned_data["email"], form.cleaned_data["interests"], form.preferences())
             return redirect("subscriptions:check_inbox")
         if form.rate_limited:
             return render(request, "429.html", status=429)

@@ -1,5 +1,7 @@
 """A visitor signs up on the front page and is asked to confirm by email."""
 
+import json
+
 import pytest
 import time_machine
 from django.core import mail
@@ -179,3 +181,16 @@ def test_rate_limits_hold_on_the_production_redis_cache(client, redis_url):
 
         keys = redis.Redis.from_url(redis_url).keys("*ratelimit:signup-email:*")
         assert keys and b"ada" not in keys[0], "addresses are hashed before they become keys"
+
+
+def test_sign_up_is_queued_with_plain_json_arguments(client, monkeypatch):
+    """A worker, not the request, does the sign-up: so the answer takes as long for a known address."""
+    queued = []
+    monkeypatch.setattr("subscriptions.tasks.sign_up_task.delay", lambda *args: queued.append(args))
+    assert sign_up(client).status_code == 200
+    assert json.loads(json.dumps(queued)) == [[
+        "ada@example.org",
+        ["contrastive sentence embeddings", "protein structure prediction"],
+        {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
+    ]]
+    assert not Subscriber.objects.exists(), "nothing is stored before the worker runs"
