@@ -148,6 +148,8 @@ def synthesise_subscribers(count, titles, paper_ids, rng, say):
 
 
 def time_embed(paper_ids):
+    """Papers/s of the embedding job; loading the model (once per process) is not counted."""
+    embeddings.encode_one("warm up")
     timer = Timer()
     with bar(len(paper_ids), "embed", "papers") as progress, timer():
         papers = list(Paper.objects.filter(id__in=paper_ids).only("id", "title", "abstract").order_by("id"))
