@@ -77,7 +77,8 @@ def encode_one(text):
 
 
 def embedding_dim():
-    return get_model().get_sentence_embedding_dimension()
+    model = get_model()
+    return (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
 
 
 def to_bytes(vector):
