@@ -90,10 +90,8 @@ def confirm(request, subscriber):
 
 def recent_matches(subscriber):
     """Papers of the last week that would have been picked: a taste of the first digest."""
-    try:
-        from digest.preview import recent_matches
-    except ImportError:  # ranking not installed in this build: the page shows its empty state
-        return []
+    from digest.preview import recent_matches  # ranking loads numpy and the model: only when needed
+
     return recent_matches(subscriber, days=7, limit=10)
 
 

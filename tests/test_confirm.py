@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from papers import embeddings
 from papers.models import Paper
 from subscriptions import signing
 from subscriptions.models import Subscriber
@@ -105,6 +106,29 @@ def test_manage_page_previews_the_papers_that_would_have_matched(client, preview
     assert "Sentence &lt;b&gt;embeddings&lt;/b&gt; by contrast" in page
     assert "matches “contrastive sentence embeddings” (0.81)" in page
     assert 'href="https://arxiv.org/abs/2403.01234"' in page
+
+
+def test_manage_page_previews_real_matches_from_the_last_week(client):
+    """No stand-in here: the ranking reads the embedded papers of the last 7 days."""
+    with time_machine.travel("2026-03-01 08:00Z", tick=False):
+        old = Paper.objects.create(key="title:old", title="Contrastive learning of sentence embeddings, an old paper")
+    with time_machine.travel("2026-03-06 08:00Z", tick=False):
+        papers = [
+            Paper.objects.create(key="title:a", title="Contrastive learning of sentence embeddings at scale",
+                                 abstract="We train sentence encoders with a contrastive objective."),
+            Paper.objects.create(key="title:b", title="Dust grain growth in protoplanetary disks",
+                                 abstract="Observations of millimetre emission around young stars."),
+        ]
+        embeddings.embed_papers([old, *papers])
+    subscriber = make_subscriber(status=Subscriber.Status.PENDING, interests=["contrastive sentence embeddings"])
+
+    with time_machine.travel("2026-03-09 08:00Z", tick=False):
+        page = client.get(path_of("confirm", subscriber), follow=True).content.decode()
+    preview = page.split("Papers of the last 7 days that would have matched", 1)[1].split("</section>", 1)[0]
+    assert "Contrastive learning of sentence embeddings at scale" in preview
+    assert "matches “contrastive sentence embeddings”" in preview
+    assert "protoplanetary" not in preview, "unrelated papers stay out"
+    assert "an old paper" not in preview, "only the last 7 days"
 
 
 def test_manage_page_explains_an_empty_preview(client, preview):
