@@ -16,7 +16,10 @@ the cosine similarity):
    (MIN_SCORE by default) and must not contain an excluded keyword.
 4. score = relevance + UPVOTE_WEIGHT x community upvotes (log-scaled to 0..1 over the
    candidates). Upvotes only reorder relevant papers: they never lift one over the minimum.
-5. With DIVERSITY > 0 the top-k is picked greedily (maximal marginal relevance): each next
+5. With EVERY_INTEREST (default on), each text interest's best paper above the minimum
+   is picked before any interest's second-best, so one interest cannot crowd out another
+   whose similarities run lower; the digest still lists the picked papers by score.
+6. With DIVERSITY > 0 the top-k is picked greedily (maximal marginal relevance): each next
    paper's score is reduced by DIVERSITY x its similarity to the papers already picked, so
    one digest is not ten variants of one idea.
 
@@ -35,6 +38,7 @@ import numpy as np
 
 NO_SCORE = np.float32(-np.inf)
 LAST_RESORT = np.finfo(np.float32).min
+EVERY_INTEREST_LIFT = np.float32(10.0)  # above any real score (similarities are at most 1)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Weights:
     dislike_margin: float = 0.35
     upvote_weight: float = 0.0
     diversity: float = 0.0
+    every_interest: bool = True
     chunk_size: int = 2000
 
     @classmethod
@@ -59,6 +64,7 @@ class Weights:
             "dislike_margin": ranking["DISLIKE_MARGIN"],
             "upvote_weight": ranking["UPVOTE_WEIGHT"],
             "diversity": ranking["DIVERSITY"],
+            "every_interest": ranking["EVERY_INTEREST"],
             "chunk_size": ranking["CHUNK_SIZE"],
         }
         values.update(overrides)
@@ -156,11 +162,32 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None)
     return results
 
 
-def _segment_max(vectors, owners, count, candidates):
-    """(count, n) best similarity per owner and the matrix row that gave it (rows sorted by owner)."""
+def _segment_max(vectors, counts, candidates):
+    """Similarities of every vector, and per owner (rows grouped by owner, `counts` each) the best of them.
+
+    A loop over the position within each group (a handful of interests) is several times
+    faster than np.maximum.reduceat over the whole matrix.
+    """
     similarities = vectors @ candidates.T
-    starts = np.searchsorted(owners, np.arange(count))
-    return similarities, np.maximum.reduceat(similarities, starts, axis=0), starts
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    best = similarities[starts]
+    for j in range(1, int(counts.max(initial=1))):
+        more = np.flatnonzero(counts > j)
+        best[more] = np.maximum(best[more], similarities[starts[more] + j])
+    return similarities, best, starts
+
+
+def _matched_rows(similarities, counts, starts, picked):
+    """For each picked paper, the position (within its owner's group) of the vector that matched best."""
+    rows = np.zeros(picked.shape, dtype=np.int64)
+    best = np.take_along_axis(similarities[starts], picked, axis=1)
+    for j in range(1, int(counts.max(initial=1))):
+        more = np.flatnonzero(counts > j)
+        values = np.take_along_axis(similarities[starts[more] + j], picked[more], axis=1)
+        better = values > best[more]
+        rows[more] = np.where(better, j, rows[more])
+        best[more] = np.where(better, values, best[more])
+    return rows
 
 
 def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache):
@@ -174,17 +201,16 @@ def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache):
     counts = np.fromiter((len(p.positives) for p in members), np.int64, count)
     owners = np.repeat(np.arange(count), counts)
     positives = np.concatenate([np.asarray(p.positives, dtype=np.float32).reshape(-1, dim) for p in members])
-    similarities, best, starts = _segment_max(positives, owners, count, candidates)
+    similarities, best, starts = _segment_max(positives, counts, candidates)
 
     penalty = np.zeros_like(best)
     with_negatives = [j for j, p in enumerate(members) if p.negatives is not None and len(p.negatives)]
     if with_negatives and weights.dislike_penalty:
         neg_counts = np.fromiter((len(members[j].negatives) for j in with_negatives), np.int64, len(with_negatives))
-        neg_owners = np.repeat(np.arange(len(with_negatives)), neg_counts)
         negatives = np.concatenate(
             [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
         )
-        _, closest, _ = _segment_max(negatives, neg_owners, len(with_negatives), candidates)
+        _, closest, _ = _segment_max(negatives, neg_counts, candidates)
         scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
         penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
 
@@ -204,17 +230,24 @@ def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache):
     score[~keep] = NO_SCORE
 
     k_max = int(max(p.k for p in members))
-    if weights.diversity > 0:
-        picked = _diverse_top(score, candidates, k_max, weights.diversity)
+    if weights.every_interest:
+        topics = None
+        if any(p.kinds for p in members):
+            topics = np.fromiter((p.kind(r) == "topic" for p in members for r in range(len(p.positives))), bool, len(owners))
+        ranking_score = _with_every_interest_first(score, similarities, owners, keep, topics)
     else:
-        picked = _top(score, k_max)
+        ranking_score = score
+    if weights.diversity > 0:
+        picked = _diverse_top(ranking_score, candidates, k_max, weights.diversity)
+    else:
+        picked = _top(ranking_score, k_max)
+    if weights.every_interest:  # shown best first by the real score
+        order = np.argsort(-np.take_along_axis(score, picked, axis=1), axis=1, kind="stable")
+        picked = np.take_along_axis(picked, order, axis=1)
     picked_score = np.take_along_axis(score, picked, axis=1)
 
-    # Which positive row gave the best similarity, for the picked papers only.
     picked_best = np.take_along_axis(best, picked, axis=1)
-    row_sims = np.take_along_axis(similarities, picked[owners], axis=1)
-    rows = np.where(row_sims >= picked_best[owners], np.arange(len(owners))[:, None], len(owners))
-    matched_row = np.minimum.reduceat(rows, starts, axis=0) - starts[:, None]
+    matched_row = _matched_rows(similarities, counts, starts, picked)
     picked_penalty = np.take_along_axis(penalty, picked, axis=1)
     picked_bonus = bonus[picked] if bonus is not None else np.zeros_like(picked_score)
 
@@ -269,6 +302,24 @@ class Ranking(Sequence):
             raise IndexError(i)
         chunk = self.chunks[i // self.chunk_size]
         return chunk.matches(i % self.chunk_size) if chunk else []
+
+
+def _with_every_interest_first(score, similarities, owners, keep, topics):
+    """Scores lifted for each text interest's own best paper, so every interest that has a
+    paper above the minimum is represented before any interest gets its second paper: an
+    interest whose field happens to score higher overall must not crowd out the others.
+    (Liked papers are not lifted: there can be many, and they are examples, not fields.)
+
+    `topics` marks the rows of text interests; None means every row is one.
+    """
+    if topics is not None:
+        similarities, owners = similarities[topics], owners[topics]
+    per_row = np.where(keep[owners], similarities, NO_SCORE)
+    best = np.argmax(per_row, axis=1)
+    found = np.isfinite(per_row[np.arange(len(owners)), best])
+    lifted = score.copy()
+    lifted[owners[found], best[found]] += EVERY_INTEREST_LIFT
+    return lifted
 
 
 def _top(score, k):

@@ -40,6 +40,19 @@ def test_two_far_apart_interests_each_get_their_best_papers_not_the_blurred_midd
     assert {m.index: m.matched for m in matches} == {1: "proteins", 3: "compilers"}
 
 
+def test_an_interest_whose_papers_score_lower_is_not_crowded_out_by_another():
+    strong = [unit(1, 0.05 * n) for n in range(1, 4)]  # similarities around 0.99 to PROTEINS
+    weak = unit(0.6, 0.8, 0.0, 1.2)  # the best compiler paper, but only 0.56 similar
+    profile = Profile(positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], k=3)
+
+    every = ranked([*strong, weak], profile)
+    plain = ranked([*strong, weak], profile, weights=Weights(min_score=-1, every_interest=False))
+
+    assert [m.index for m in plain] == [0, 1, 2]
+    assert sorted(m.index for m in every) == [0, 1, 3]
+    assert [m.matched for m in every] == ["proteins", "proteins", "compilers"]  # still listed by score
+
+
 def test_every_match_says_which_interest_matched_and_how_well():
     profile = Profile(positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], kinds=["topic", "liked"])
 
@@ -151,7 +164,9 @@ def test_the_default_weights_come_from_settings_and_are_sensible():
         dislike_margin=settings.RANKING["DISLIKE_MARGIN"],
         upvote_weight=settings.RANKING["UPVOTE_WEIGHT"],
         diversity=settings.RANKING["DIVERSITY"],
+        every_interest=settings.RANKING["EVERY_INTEREST"],
         chunk_size=settings.RANKING["CHUNK_SIZE"],
     )
     assert (weights.min_score, weights.dislike_penalty, weights.dislike_margin) == (0.25, 0.5, 0.35)
     assert (weights.upvote_weight, weights.diversity, weights.chunk_size) == (0.0, 0.0, 2000)
+    assert weights.every_interest is True
