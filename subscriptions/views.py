@@ -60,6 +60,13 @@ def signed_link(purpose, max_age=None):
 
 
 def client_ip(request):
+    """The visitor's address. Each of the TRUSTED_PROXY_HOPS proxies appends the address it saw
+    to X-Forwarded-For, so the visitor is that many entries from the right; anything further
+    left was written by the client and proves nothing."""
+    hops = settings.TRUSTED_PROXY_HOPS
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

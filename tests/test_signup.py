@@ -194,3 +194,17 @@ def test_sign_up_is_queued_with_plain_json_arguments(client, monkeypatch):
         {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
     ]]
     assert not Subscriber.objects.exists(), "nothing is stored before the worker runs"
+
+
+@override_settings(SIGNUP_RATE_PER_IP="1/h", SIGNUP_RATE_PER_EMAIL="100/h", TRUSTED_PROXY_HOPS=1)
+def test_behind_a_proxy_the_limit_follows_the_visitor_not_what_they_claim(client):
+    def from_visitor(visitor, claimed, email):
+        forwarded = f"{claimed}, {visitor}" if claimed else visitor
+        return client.post(
+            reverse("subscriptions:signup"), {**SIGNUP, "email": email}, REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        ).status_code
+
+    assert from_visitor("203.0.113.5", "", "a@example.org") == 302
+    assert from_visitor("203.0.113.5", "198.51.100.77", "b@example.org") == 429, "a forged entry changes nothing"
+    assert from_visitor("203.0.113.6", "", "c@example.org") == 302, "another visitor behind the same proxy"
