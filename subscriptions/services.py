@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from digest import emails
+from digest.models import DeliveryEvent
 from subscriptions import signing
 from subscriptions.models import Interest, Subscriber, normalise_email
 
@@ -85,4 +87,21 @@ def export_data(subscriber):
             }
             for digest in subscriber.digests.prefetch_related("items__paper")
         ],
+        "delivery_events": [
+            {"type": event.event_type, "occurred_at": event.occurred_at.isoformat(), "detail": event.detail}
+            for event in delivery_events(subscriber)
+        ],
     }
+
+
+def delivery_events(subscriber):
+    """The mail provider's reports about mail to this subscriber (kept by address as well,
+    since an event may arrive for a message no digest row matched)."""
+    return DeliveryEvent.objects.filter(Q(digest__subscriber=subscriber) | Q(recipient__iexact=subscriber.email))
+
+
+def delete_subscriber(subscriber):
+    """What "delete me" removes: the subscriber, their interests, digests and every delivery report naming them."""
+    with transaction.atomic():
+        delivery_events(subscriber).delete()
+        subscriber.delete()

@@ -163,7 +163,7 @@ def export(request, subscriber):
 @signed_link("manage")
 def delete(request, subscriber):
     if request.method == "POST":
-        subscriber.delete()
+        services.delete_subscriber(subscriber)
         return redirect("subscriptions:deleted")
     context = {"subscriber": subscriber, "token": signing.make_token("manage", subscriber)}
     return render(request, "subscriptions/delete.html", context)

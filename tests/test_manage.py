@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from digest.models import Digest, DigestItem
+from digest.models import DeliveryEvent, Digest, DigestItem
 from papers.models import Paper
 from subscriptions import signing
 from subscriptions.models import Interest, Subscriber
@@ -145,6 +145,7 @@ def test_download_my_data_is_a_json_file_of_everything_stored(client, ada):
     paper = Paper.objects.create(key="arxiv:2401.00002", title="Sent paper")
     digest = Digest.objects.create(subscriber=ada, issue_date="2026-03-01", status="sent")
     DigestItem.objects.create(digest=digest, paper=paper, rank=1, score=0.7, matched="graph neural networks")
+    DeliveryEvent.objects.create(event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest)
 
     response = client.get(f"/manage/{signing.make_token('manage', ada)}/my-data.json")
     assert response["Content-Type"].startswith("application/json")
@@ -156,12 +157,16 @@ def test_download_my_data_is_a_json_file_of_everything_stored(client, ada):
     assert data["digests"][0]["papers"] == [
         {"title": "Sent paper", "key": "arxiv:2401.00002", "score": 0.7, "matched": "graph neural networks"}
     ]
+    assert [e["type"] for e in data["delivery_events"]] == ["delivered"]
     assert "embedding" not in json.dumps(data)
 
 
 def test_delete_me_asks_first_then_removes_everything(client, ada):
     token = signing.make_token("manage", ada)
-    Digest.objects.create(subscriber=ada, issue_date="2026-03-01")
+    digest = Digest.objects.create(subscriber=ada, issue_date="2026-03-01")
+    DeliveryEvent.objects.create(event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest)
+    DeliveryEvent.objects.create(event_id="e2", event_type="bounced", recipient="Ada@Example.org")
+    DeliveryEvent.objects.create(event_id="e3", event_type="delivered", recipient="bob@example.org")
     page = client.get(f"/manage/{token}/delete/").content.decode()
     assert "Delete everything about you?" in page
     assert Subscriber.objects.exists()
@@ -171,6 +176,7 @@ def test_delete_me_asks_first_then_removes_everything(client, ada):
     assert not Subscriber.objects.exists()
     assert not Interest.objects.exists()
     assert not Digest.objects.exists()
+    assert list(DeliveryEvent.objects.values_list("event_id", flat=True)) == ["e3"]
 
     gone = client.get(f"/manage/{token}/")
     assert gone.status_code == 404
