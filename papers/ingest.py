@@ -7,7 +7,9 @@ ids, and a later feed upgrades a title-keyed paper to its arXiv key. Everything 
 and written in bulk, so re-reading a known page costs a few queries whatever its size.
 """
 
-from django.db import transaction
+import logging
+
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,7 +17,10 @@ from .fetch import FetchError, fetch
 from .models import Appearance, IngestRun, Paper, Source, paper_key, title_digest
 from .parsers import parse
 
+logger = logging.getLogger(__name__)
+
 BATCH = 500
+LIMITED_FIELDS = ("arxiv_id", "doi", "abs_url", "pdf_url")
 MERGED_FIELDS = ("abstract", "authors", "abs_url", "pdf_url", "published", "categories")
 REPLACED_FIELDS = ("title", "abstract", "authors", "categories")
 
@@ -44,12 +49,16 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
 
     parsed = parse(fetched.content, kind=kind, today=today or timezone.localdate())
     run.kind = parsed.kind or run.kind
+    records = _storable(parsed)
     run.rejections = [rejection.as_dict() for rejection in parsed.rejections]
-    run.seen = len(parsed.records) + len(parsed.rejections)
+    run.seen = len(records) + len(parsed.rejections)
     run.rejected = len(parsed.rejections)
-    if parsed.records:
-        store(run, parsed.records, today or timezone.localdate(), progress)
-    if parsed.error and not parsed.records:
+    try:
+        store(run, records, today or timezone.localdate(), progress)
+    except DatabaseError as exc:
+        logger.exception("storing papers from %s failed", location)
+        return _finish(run, IngestRun.Status.FAILED, f"Could not store the papers: {exc}")
+    if parsed.error and not records:
         return _finish(run, IngestRun.Status.FAILED, parsed.error)
     if (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
         source.etag, source.last_modified = fetched.etag, fetched.last_modified
@@ -77,12 +86,37 @@ def _finish(run, status, message):
     return run
 
 
+def _storable(parsed):
+    """The records that fit the model; the others join the rejections, saying which field is too long."""
+    fitting = []
+    for position, record in enumerate(parsed.records, start=1):
+        too_long = [name for name in LIMITED_FIELDS if len(getattr(record, name)) > Paper._meta.get_field(name).max_length]
+        if too_long:
+            parsed.reject(f"entry {position}: {record.title[:80].rstrip()}", f"Too long to store: {', '.join(too_long)}")
+        else:
+            fitting.append(record)
+    return fitting
+
+
 def store(run, records, today, progress=None):
-    """Upsert the records' papers and appearances for `run`, in batches, counting on the run."""
+    """Upsert the records' papers and appearances for `run`, in batches, counting on the run.
+
+    A batch that collides with a concurrent ingest of the same papers (a unique key taken in the
+    meantime) is read again and merged once more, so neither ingest loses or duplicates a paper.
+    """
     for start in range(0, len(records), BATCH):
         batch = records[start : start + BATCH]
-        with transaction.atomic():
-            _store_batch(run, batch, today)
+        for attempt in (1, 2):
+            counts = (run.new, run.updated, run.duplicate, len(run.changed_paper_ids))
+            try:
+                with transaction.atomic():
+                    _store_batch(run, batch, today)
+                break
+            except IntegrityError:
+                run.new, run.updated, run.duplicate, kept = counts
+                del run.changed_paper_ids[kept:]
+                if attempt == 2:
+                    raise
         if progress:
             progress(len(batch))
 

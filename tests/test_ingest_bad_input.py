@@ -142,3 +142,16 @@ def test_broken_json_fails_with_the_parse_position(tmp_path):
 
     assert run.status == IngestRun.Status.FAILED
     assert "not valid JSON" in run.message and "line 1" in run.message
+
+
+def test_an_entry_with_a_field_too_long_to_store_is_rejected_by_name(fixture_path, tmp_path):
+    details = json.load(open(fixture_path("feeds", "medrxiv-api-details-2026-09-15.json")))
+    details["collection"][0]["doi"] = "10.64898/" + "9" * 300
+
+    run = ingest_bytes(tmp_path, json.dumps(details).encode(), name="details.json")
+
+    assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 2, 1)
+    assert run.rejections == [
+        {"entry": "entry 1: Interpretable biomarker programs predict treatment response in lupus nephritis:",
+         "reason": "Too long to store: doi"}
+    ]

@@ -234,3 +234,39 @@ def test_reingesting_every_feed_creates_nothing_new(fixture_path):
 
     assert [(run.new, run.updated, run.changed_paper_ids) for run in again] == [(0, 0, [])] * len(names)
     assert (Paper.objects.count(), Appearance.objects.count()) == (papers, appearances)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paper_stored_by_a_concurrent_ingest_meanwhile_is_merged_not_duplicated(tmp_path, monkeypatch, postgres):
+    import threading
+
+    from django.db import connection
+
+    from papers import ingest as service
+
+    rss = tmp_path / "feed.xml"
+    rss.write_bytes(arxiv_rss([("2411.00030", 1, "new", "Raced Paper", "Stored twice at once."),
+                               ("2411.00031", 1, "new", "Calm Paper", "Only here.")]))
+    original = service._Known.__init__
+    calls = []
+
+    def other_ingest():
+        Paper.objects.create(key="arxiv:2411.00030", arxiv_id="2411.00030", title="Raced Paper")
+        connection.close()
+
+    def known_then_raced(self, records):
+        original(self, records)
+        if not calls:  # another process commits the same paper between our lookup and our insert
+            racer = threading.Thread(target=other_ingest)
+            racer.start()
+            racer.join()
+        calls.append(1)
+
+    monkeypatch.setattr(service._Known, "__init__", known_then_raced)
+
+    run = ingest(str(rss), today=TODAY)
+
+    assert (run.status, run.new, run.updated) == ("ok", 1, 1)
+    assert len(calls) == 2
+    assert Paper.objects.filter(arxiv_id="2411.00030").count() == 1
+    assert Paper.objects.get(arxiv_id="2411.00030").abstract == "Stored twice at once."

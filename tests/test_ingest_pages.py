@@ -98,3 +98,24 @@ def test_a_page_with_several_days_lists_each_paper_on_its_own_day(tmp_path):
 
     days = dict(Paper.objects.values_list("title", "appearances__listed_on"))
     assert days == {"Old Paper": date(2025, 12, 31), "New Paper": date(2026, 1, 2)}
+
+
+def test_hard_wrapped_blocks_and_multi_paragraph_abstracts_are_read_whole(tmp_path):
+    page = tmp_path / "wrapped.txt"
+    page.write_text(
+        "Daily Papers\n\nThis header paragraph describes the site at some length, and it is long enough that it\n"
+        "could be mistaken for an abstract if the header were not set apart by the date.\n\nAug 7\n\n"
+        "A Title That Was Wrapped\nOver Two Lines\n\n"
+        "The first paragraph of the abstract, wrapped at a narrow width so that it spans\n"
+        "several lines of the saved page, as text copied from a terminal would be.\n\n"
+        "A second paragraph of the same abstract that goes on to report the results in some detail, "
+        "with numbers and comparisons that make it long.\n"
+    )
+
+    run = ingest(str(page), today=date(2026, 11, 23))
+
+    assert (run.status, run.new) == ("ok", 1)
+    paper = Paper.objects.get()
+    assert paper.title == "A Title That Was Wrapped Over Two Lines"
+    assert paper.abstract.startswith("The first paragraph of the abstract, wrapped at a narrow width so that it spans several")
+    assert paper.abstract.split("\n\n")[1].startswith("A second paragraph of the same abstract")

@@ -1,9 +1,10 @@
 """The daily digest page, as text or as saved HTML.
 
 The text is header lines, a date without a year ("Aug 7"), then title / blank / abstract / blank
-per paper. It is read by structure, not by its wording: a paper is a short line followed by a
-long one; lines before the first paper are the header (where the date is found); a date line
-between papers starts a new listing day. HTML is reduced to the same lines (one per block
+per paper. It is read by structure, not by its wording: blocks are separated by blank lines (a
+hard-wrapped block is joined up); a paper is a short block followed by a long one, and further
+long blocks are more paragraphs of its abstract; what comes before the first date is the header;
+a date between papers starts a new listing day. HTML is reduced to the same lines (one per block
 element), keeping the arXiv ids that paper links carry; a Hugging Face papers page that embeds
 its data as JSON (`data-props` with `dailyPapers`) is read from that JSON instead.
 """
@@ -37,7 +38,8 @@ def parse(content, today=None):
     text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
     if re.search(r"<(html|body|article|main|div|p)\b", text[:5000], re.IGNORECASE):
         return parse_html(text, today)
-    return parse_lines([line.strip() for line in text.splitlines()], today)
+    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n"))
+    return parse_lines([one_line(block) for block in blocks], today)
 
 
 def parse_html(text, today=None):
@@ -53,52 +55,70 @@ def parse_html(text, today=None):
 
 
 def parse_lines(lines, today=None, links=None):
-    """Papers from the page's lines; `links` maps a line's index to the arXiv id its link names."""
+    """Papers from the page's blocks; `links` maps a block's index to the arXiv id its link names.
+
+    When a date is followed by papers, everything before the first date is the page's header.
+    """
     today = today or date.today()
     links = links or {}
     indexed = [(index, line) for index, line in enumerate(lines) if line]
     if not indexed:
         raise ParseError("The page has no text")
+    first_date = next((n for n, (_, line) in enumerate(indexed) if _date_line(line, today, None)), None)
+    parsed = _read_blocks(indexed[first_date:], today, links) if first_date is not None else None
+    if parsed is None or not parsed.records:
+        parsed = _read_blocks(indexed, today, links)
+    if not parsed.records and not parsed.rejections:
+        raise ParseError("No papers found: expected a title line followed by an abstract paragraph")
+    for record in parsed.records:
+        record.listed_on = record.listed_on or today
+    return parsed
+
+
+def _read_blocks(indexed, today, links):
     reference = _first_full_date(line for _, line in indexed)
     parsed = Parsed(kind="page")
     listed_on = None
+    current = None  # the paper whose abstract may go on in a further paragraph
     position = 0
-    seen_paper = False
     while position < len(indexed):
         index, line = indexed[position]
         day = _date_line(line, today, reference)
         if day:
             listed_on = reference = day
+            current = None
             position += 1
             continue
         following = indexed[position + 1][1] if position + 1 < len(indexed) else ""
         if _is_title(line) and _is_abstract_of(following, line):
-            seen_paper = True
-            record = Record(title=one_line(line), abstract=paragraphs(following), rank=len(parsed.records) + 1)
+            current = Record(title=one_line(line), abstract=paragraphs(following), listed_on=listed_on,
+                             rank=len(parsed.records) + 1)
             arxiv_id = links.get(index) or links.get(indexed[position + 1][0])
             if arxiv_id:
-                record.arxiv_id = arxiv_id
-                record.abs_url, record.pdf_url = arxiv_links(arxiv_id)
-            parsed.records.append(record)
-            record.listed_on = listed_on
+                current.arxiv_id = arxiv_id
+                current.abs_url, current.pdf_url = arxiv_links(arxiv_id)
+            parsed.records.append(current)
             position += 2
             continue
-        if seen_paper and len(line.split()) > 3:
+        if current is not None and _is_paragraph(line):
+            current.abstract += "\n\n" + paragraphs(line)
+        elif (parsed.records or listed_on) and len(line.split()) > 3:
             if _is_abstract_of(line, ""):
                 parsed.reject(line[:80], "An abstract without a title before it")
             else:
                 parsed.reject(line[:80], "A title without an abstract after it")
+            current = None
         position += 1
-    if not parsed.records and not parsed.rejections:
-        raise ParseError("No papers found: expected a title line followed by an abstract paragraph")
-    if listed_on is None:
-        for record in parsed.records:
-            record.listed_on = today
     return parsed
 
 
 def _is_title(line):
     return 0 < len(line) <= MAX_TITLE
+
+
+def _is_paragraph(line):
+    """A further paragraph of prose: long, or a dozen words or more ending a sentence."""
+    return _is_abstract_of(line, "") or (len(line.split()) >= 12 and bool(_SENTENCE_END.search(line)))
 
 
 def _is_abstract_of(line, title):
