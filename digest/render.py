@@ -7,6 +7,10 @@ the sender, the preview and the benchmark render exactly the same email.
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.urls import reverse
 
 from digest import emails
 from subscriptions import signing
@@ -18,10 +22,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 @dataclass
 class RenderedItem:
+    """One paper as the templates show it: flat strings, so rendering does few lookups."""
+
     paper: object
     score: float
     matched: str
     matched_kind: str
+    title: str
+    authors: str
+    abs_url: str
+    pdf_url: str
     why: str
     teaser: str
     more_url: str
@@ -42,7 +52,7 @@ def shorten(text, limit):
 
 def teaser(abstract, limit=TEASER_CHARS):
     """The first sentences of the abstract, whole sentences where they fit."""
-    abstract = " ".join((abstract or "").split())
+    abstract = " ".join((abstract or "")[: 2 * limit].split())
     picked = ""
     for sentence in _SENTENCE_END.split(abstract):
         if picked and len(picked) + 1 + len(sentence) > limit:
@@ -66,6 +76,18 @@ def subject_line(day, items):
     return f"Your papers for {label} — {top}" + (f" and {more} more" if more else "")
 
 
+@lru_cache(maxsize=8)
+def _feedback_url_template(site_url):
+    """The feedback URL around a placeholder token: one reverse() per process, not two per item."""
+    return site_url + reverse("digest:feedback", kwargs={"token": "TOKEN"})
+
+
+def feedback_link(subscriber, paper_id, choice):
+    """The same link as signing.link("feedback", ...), built without a reverse() per call."""
+    token = signing.make_token("feedback", subscriber, p=paper_id, c=choice)
+    return _feedback_url_template(settings.SITE_URL).replace("TOKEN", token)
+
+
 def rendered_items(subscriber, items):
     """Items with their explanation, teaser and signed feedback links."""
     rendered = []
@@ -77,10 +99,14 @@ def rendered_items(subscriber, items):
                 score=item.score,
                 matched=item.matched,
                 matched_kind=item.matched_kind,
+                title=paper.title,
+                authors=paper.short_authors,
+                abs_url=paper.abs_url,
+                pdf_url=paper.pdf_url,
                 why=why(item.matched, item.matched_kind, item.score),
                 teaser=teaser(paper.abstract),
-                more_url=signing.link("feedback", subscriber, p=paper.pk, c="more"),
-                less_url=signing.link("feedback", subscriber, p=paper.pk, c="less"),
+                more_url=feedback_link(subscriber, paper.pk, "more"),
+                less_url=feedback_link(subscriber, paper.pk, "less"),
             )
         )
     return rendered
