@@ -96,7 +96,9 @@ def test_an_old_confirm_link_does_not_undo_an_unsubscribe(client):
 
 def test_manage_page_previews_the_papers_that_would_have_matched(client, preview):
     paper = Paper.objects.create(
-        key="arxiv:2403.01234", title="Sentence <b>embeddings</b> by contrast", abs_url="https://arxiv.org/abs/2403.01234"
+        key="arxiv:2403.01234",
+        title="Sentence <b>embeddings</b> by contrast",
+        abs_url="https://arxiv.org/abs/2403.01234",
     )
     preview.append(SimpleNamespace(paper=paper, score=0.8123, matched="contrastive sentence embeddings"))
     subscriber = make_subscriber(status=Subscriber.Status.PENDING)
