@@ -270,3 +270,65 @@ def test_a_paper_stored_by_a_concurrent_ingest_meanwhile_is_merged_not_duplicate
     assert len(calls) == 2
     assert Paper.objects.filter(arxiv_id="2411.00030").count() == 1
     assert Paper.objects.get(arxiv_id="2411.00030").abstract == "Stored twice at once."
+
+
+LEGACY_RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:syn="http://purl.org/rss/1.0/modules/syndication/">
+<channel rdf:about="http://arxiv.org/">
+<title>hep-ex updates on arXiv.org</title>
+<link>http://arxiv.org/</link>
+<description rdf:parseType="Literal">The hep-ex abstracts from arXiv.org</description>
+<dc:language>en-us</dc:language>
+<dc:date>2021-07-08T20:30:00-05:00</dc:date>
+<dc:subject>High Energy Physics - Experiment</dc:subject>
+<syn:updateBase>1901-01-01T00:00+00:00</syn:updateBase>
+<items><rdf:Seq>
+<rdf:li rdf:resource="http://arxiv.org/abs/2107.03419"/>
+<rdf:li rdf:resource="http://arxiv.org/abs/2106.00001"/>
+<rdf:li rdf:resource="http://arxiv.org/abs/2107.01111"/>
+</rdf:Seq></items>
+</channel>
+<item rdf:about="http://arxiv.org/abs/2107.03419">
+<title>Search for heavy resonances in dilepton final states. (arXiv:2107.03419v1 [hep-ex])</title>
+<link>http://arxiv.org/abs/2107.03419</link>
+<description rdf:parseType="Literal">&lt;p&gt;A search for heavy resonances decaying into
+electron or muon pairs is presented, with $m_{\\ell\\ell} &amp;lt; 6$ TeV.
+&lt;/p&gt;</description>
+<dc:creator> &lt;a href="http://arxiv.org/find/hep-ex/1/au:+Aad_G/0/1/0/all/0/1"&gt;G. Aad&lt;/a&gt;, &lt;a href="http://arxiv.org/find/hep-ex/1/au:+Abbott_B/0/1/0/all/0/1"&gt;B. Abbott&lt;/a&gt;, et al. (909 additional authors not shown)</dc:creator>
+</item>
+<item rdf:about="http://arxiv.org/abs/2106.00001">
+<title>An updated measurement. (arXiv:2106.00001v2 [hep-ex] UPDATED)</title>
+<link>http://arxiv.org/abs/2106.00001</link>
+<description rdf:parseType="Literal">&lt;p&gt;Revised.&lt;/p&gt;</description>
+<dc:creator> &lt;a href="http://arxiv.org/find/hep-ex/1/au:+Doe_J/0/1/0/all/0/1"&gt;J. Doe&lt;/a&gt;</dc:creator>
+</item>
+<item rdf:about="http://arxiv.org/abs/2107.01111">
+<title>A cross-listed detector paper. (arXiv:2107.01111v1 [physics.ins-det] CROSS LISTED)</title>
+<link>http://arxiv.org/abs/2107.01111</link>
+<description rdf:parseType="Literal">&lt;p&gt;Detectors.&lt;/p&gt;</description>
+<dc:creator> &lt;a href="http://arxiv.org/find/physics/1/au:+Roe_R/0/1/0/all/0/1"&gt;R. Roe&lt;/a&gt;</dc:creator>
+</item>
+</rdf:RDF>
+"""
+
+
+def test_the_legacy_arxiv_rss_1_0_feed_is_read_from_its_title_suffixes(tmp_path):
+    path = tmp_path / "hep-ex"
+    path.write_bytes(LEGACY_RSS)
+    from papers.parsers import parse
+
+    records = parse(LEGACY_RSS, today=TODAY).records
+    run = ingest(str(path), today=TODAY)
+
+    assert [(r.arxiv_id, r.announce_type) for r in records] == [
+        ("2107.03419", "new"), ("2106.00001", "replace"), ("2107.01111", "cross")
+    ]
+    assert run.new == 3
+    paper = Paper.objects.get(arxiv_id="2107.03419")
+    assert paper.title == "Search for heavy resonances in dilepton final states"
+    assert paper.abstract == (
+        "A search for heavy resonances decaying into electron or muon pairs is presented, with $m_{\\ell\\ell} < 6$ TeV."
+    )
+    assert paper.authors == ["G. Aad", "B. Abbott"]
+    assert paper.appearances.get().listed_on == date(2021, 7, 8)

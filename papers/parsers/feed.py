@@ -57,6 +57,8 @@ def _record(entry, position, listed_on):
     legacy = _LEGACY_SUFFIX.search(title)
     if legacy:
         title = title[: legacy.start()].rstrip()
+        if title.endswith(".") and not title.endswith(".."):  # arXiv wrote "Title. (arXiv:ID [cat])"
+            title = title[:-1]
         announce_type = announce_type or {"UPDATED": "replace", "CROSS LISTED": "cross"}.get(legacy.group(1).strip(), "new")
     summary = entry.get("summary_detail") or {}
     abstract = summary.get("value", "") or ""
