@@ -6,9 +6,13 @@ as rejections with a reason, and `error` when the document as a whole could not 
 """
 
 import json
+import re
 
 from . import feed, hf_json, page, preprint_json, s2_json
 from .records import Parsed, Record, Rejection, ParseError  # noqa: F401  (the package's public names)
+
+# The first element after any XML prolog, doctype or comment: rss / feed / rdf:RDF, or html.
+_ROOT_TAG = re.compile(r"<(?![?!])([A-Za-z][\w:.-]*)")
 
 PARSERS = {
     "page": page.parse,
@@ -33,13 +37,9 @@ def detect(content):
         except ValueError as exc:
             raise ParseError(f"The document looks like JSON but is not valid JSON: {exc}") from exc
         return _json_kind(data)
-    lowered = head.lower()
-    if lowered.startswith("<?xml") or lowered.startswith("<rss") or lowered.startswith("<feed") or "<rdf:rdf" in lowered:
-        return "feed"
-    if "<html" in lowered or "<!doctype html" in lowered or "<body" in lowered:
-        return "page"
-    if lowered.startswith("<"):
-        return "feed"
+    if head.startswith("<"):
+        root = _ROOT_TAG.search(head)
+        return "page" if root and root.group(1).lower() in ("html", "body", "main", "div") else "feed"
     if sum(1 for char in text[:4096] if not char.isprintable() and char not in "\r\n\t") > 40:
         raise ParseError("The document is binary data, not text, JSON, HTML or XML")
     return "page"
@@ -103,7 +103,7 @@ def _parse_recorded_http(content, today):
     """A recorded HTTP exchange {url, status_code, body}: parse the body, honouring the status."""
     exchange = json.loads(_decode(content))
     body = exchange.get("body") or ""
-    status = int(exchange.get("status_code") or 0)
+    status = int(exchange["status_code"]) if str(exchange.get("status_code")).isdigit() else 0
     parsed = parse(body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode(), today=today)
     if status >= 400:
         reason = parsed.error or "no entries"

@@ -17,11 +17,14 @@ from html.parser import HTMLParser
 
 from . import hf_json
 from .records import Parsed, ParseError, Record
-from .text import arxiv_links, one_line, paragraphs
+from .text import arxiv_links, one_line, paragraphs, to_date
 
 MONTHS = {name: number for number, name in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
-_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
 _MONTH_DAY = re.compile(rf"^{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"^{_WEEKDAY}(\d{{1,2}})\s+{_MONTH}(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
@@ -45,7 +48,7 @@ def parse(content, today=None):
 def parse_html(text, today=None):
     props = _embedded_daily_papers(text)
     if props is not None:
-        parsed = hf_json.parse_items(props.get("dailyPapers") or [], listed_on=_to_date(props.get("dateString")))
+        parsed = hf_json.parse_items(props.get("dailyPapers") or [], listed_on=to_date(props.get("dateString")))
         parsed.kind = "page"
         return parsed
     reader = _BlockReader()
@@ -149,7 +152,7 @@ def _date_line(line, today, reference):
         return None
     iso = _ISO.match(line)
     if iso:
-        return _to_date(line)
+        return to_date(line)
     match = _MONTH_DAY.match(line)
     if match:
         month, day, year = match.groups()
@@ -176,11 +179,6 @@ def _safe_date(year, month, day):
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def _to_date(value):
-    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value or "")
-    return _safe_date(*map(int, match.groups())) if match else None
 
 
 def _embedded_daily_papers(text):
@@ -229,7 +227,7 @@ class _BlockReader(HTMLParser):
         if tag == "a":
             match = _ARXIV_LINK.search(attributes.get("href") or "")
             self._link_id = match.group(1) if match else None
-        if tag == "time" and _to_date(attributes.get("datetime")):
+        if tag == "time" and to_date(attributes.get("datetime")):
             self._parts.append(attributes["datetime"][:10])
             self._flush()
             self._in_time = True
