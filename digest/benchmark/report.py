@@ -60,9 +60,16 @@ def write(data, path=None):
     return path
 
 
+UNITS = {"embed": "papers/s", "rank": "subscribers/s", "plan": "rows/s", "render": "digests/s", "send": "digests/s"}
+
+
+def stage_line(name, values):
+    """Said as soon as a stage is done, so a long run that dies later still leaves its numbers."""
+    return f"  {name}: {values['seconds']:.2f} s, {values['per_second'] or 0:,.1f} {UNITS[name]}"
+
+
 def table(data, notes, naive_rates):
     """The human-readable summary: one line per stage with what exactly was timed."""
-    units = {"embed": "papers/s", "rank": "subscribers/s", "plan": "rows/s", "render": "digests/s", "send": "digests/s"}
     lines = [
         f"Benchmark: {data['subscribers']:,} subscribers x {data['papers']:,} papers "
         f"({data['machine']['cores']} cores, Python {data['machine']['python']}, {data['machine']['database']})",
@@ -74,7 +81,7 @@ def table(data, notes, naive_rates):
         values = data["stages"][name]
         naive = naive_rates.get(name)
         lines.append(
-            f"{name:<8} {values['seconds']:>9.2f} {values['per_second'] or 0:>12,.1f} {units[name]:<14} "
+            f"{name:<8} {values['seconds']:>9.2f} {values['per_second'] or 0:>12,.1f} {UNITS[name]:<14} "
             f"{(f'{naive:,.1f}' if naive else '-'):>11}  {notes.get(name, '')}"
         )
     speedups = data["speedup_vs_naive"]

@@ -72,6 +72,7 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
 
         embed_seconds = time_embed(paper_ids)
         stages["embed"] = report.stage(embed_seconds, len(paper_ids))
+        say(report.stage_line("embed", stages["embed"]))
         notes["embed"] = f"all {len(paper_ids):,} papers, {embeddings.model_name()} on CPU"
 
         subscriber_ids = synthesise_subscribers(subscribers, titles, paper_ids, rng, say)
@@ -80,6 +81,7 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
 
         rank_seconds, loading_seconds = time_rank(subscriber_ids, now)
         stages["rank"] = report.stage(rank_seconds, len(subscriber_ids))
+        say(report.stage_line("rank", stages["rank"]))
         notes["rank"] = (
             f"all {len(subscriber_ids):,} subscribers, ranking.rank only; loading their profiles "
             f"from the database took {loading_seconds:.1f} s more"
@@ -92,6 +94,7 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
         plan_seconds, digest_ids = time_plan(subscriber_ids, issue_date, now)
         rows = Digest.objects.count() + DigestItem.objects.count()
         stages["plan"] = report.stage(plan_seconds, rows)
+        say(report.stage_line("plan", stages["plan"]))
         notes["plan"] = f"{rows:,} Digest + DigestItem rows for {len(digest_ids):,} digests (includes ranking)"
 
         sampled = rng.sample(digest_ids, min(sample, len(digest_ids)))
@@ -99,6 +102,7 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
         share = "all" if len(sampled) == len(digest_ids) else "sample of"
         render_seconds = time_render(sampled)
         stages["render"] = report.stage(render_seconds, len(sampled))
+        say(report.stage_line("render", stages["render"]))
         notes["render"] = f"{share} {len(sampled):,} digests of {len(digest_ids):,}"
 
         naive_digests = sampled[: min(naive_sample, len(sampled))]
@@ -107,6 +111,7 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
 
         send_seconds, received = time_send(sampled)
         stages["send"] = report.stage(send_seconds, len(sampled))
+        say(report.stage_line("send", stages["send"]))
         notes["send"] = f"{share} {len(sampled):,} digests, {received:,} arrived at the SMTP sink"
 
         send_all_seconds = send_seconds * len(digest_ids) / len(sampled) if sampled else 0.0
