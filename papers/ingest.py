@@ -8,6 +8,7 @@ and written in bulk, so re-reading a known page costs a few queries whatever its
 """
 
 import logging
+import os
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
@@ -34,8 +35,9 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     `changed_paper_ids`, the papers created or updated, which are the ones that may need embedding.
     """
     if source is None:
+        stored_at = location if "://" in location else os.path.abspath(location)  # works from any directory later
         source, _ = Source.objects.get_or_create(
-            name=location[:200], defaults={"location": location, "kind": kind or Source.Kind.AUTO}
+            name=location[:200], defaults={"location": stored_at, "kind": kind or Source.Kind.AUTO}
         )
     kind = kind or (source.kind if source.kind != Source.Kind.AUTO else None)
     run = IngestRun.objects.create(source=source, kind=kind or "")
@@ -47,29 +49,34 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     if fetched.not_modified:
         return _finish(run, IngestRun.Status.NOT_MODIFIED, "Not modified since the last fetch (HTTP 304)")
 
-    parsed = parse(fetched.content, kind=kind, today=today or timezone.localdate())
+    today = today or timezone.localdate()
+    parsed = parse(fetched.content, kind=kind, today=today)
     run.kind = parsed.kind or run.kind
     records = _storable(parsed)
     run.rejections = [rejection.as_dict() for rejection in parsed.rejections]
     run.seen = len(records) + len(parsed.rejections)
     run.rejected = len(parsed.rejections)
     try:
-        store(run, records, today or timezone.localdate(), progress)
+        store(run, records, today, progress)
     except DatabaseError as exc:
         logger.exception("storing papers from %s failed", location)
         return _finish(run, IngestRun.Status.FAILED, f"Could not store the papers: {exc}")
-    if parsed.error and not records:
-        return _finish(run, IngestRun.Status.FAILED, parsed.error)
+    if not records and (parsed.error or parsed.rejections):
+        return _finish(run, IngestRun.Status.FAILED, _reasons(parsed))
     if (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
         source.etag, source.last_modified = fetched.etag, fetched.last_modified
         source.save(update_fields=["etag", "last_modified"])
     if parsed.error or parsed.rejections:
-        reasons = [parsed.error] if parsed.error else []
-        if parsed.rejections:
-            count = len(parsed.rejections)
-            reasons.append(f"{count} {'entry' if count == 1 else 'entries'} rejected: {parsed.rejections[0].reason}")
-        return _finish(run, IngestRun.Status.PARTIAL, "; ".join(reasons))
+        return _finish(run, IngestRun.Status.PARTIAL, _reasons(parsed))
     return _finish(run, IngestRun.Status.OK, "" if run.seen else "The document lists no papers")
+
+
+def _reasons(parsed):
+    reasons = [parsed.error] if parsed.error else []
+    if parsed.rejections:
+        count = len(parsed.rejections)
+        reasons.append(f"{count} {'entry' if count == 1 else 'entries'} rejected: {parsed.rejections[0].reason}")
+    return "; ".join(reasons)
 
 
 def ingest_source(source, progress=None):
