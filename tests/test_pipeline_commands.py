@@ -1,0 +1,57 @@
+"""An operator sends a day's digests by hand with `manage.py send_digests`."""
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from digest.models import Digest
+from subscriptions.models import Subscriber
+from tests.pipeline_services import make_papers, make_subscribers
+
+pytestmark = pytest.mark.django_db
+
+FRIDAY = date(2026, 8, 7)
+
+
+@pytest.fixture
+def readers():
+    make_papers(3)
+    daily = make_subscribers(3, prefix="daily", send_hour=23, timezone="Pacific/Honolulu")
+    friday = make_subscribers(1, prefix="friday", frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.FRIDAY)
+    make_subscribers(1, prefix="monday", frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.MONDAY)
+    make_subscribers(1, prefix="paused", status=Subscriber.Status.PAUSED)
+    return daily + friday
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("send_digests", *args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def test_a_dry_run_says_who_is_due_and_sends_nothing(readers):
+    output = run("--date", "2026-08-07", "--dry-run")
+
+    assert "2026-08-07: 4 subscriber(s) due" in output and "Dry run" in output
+    assert not Digest.objects.exists() and mail.outbox == []
+
+
+def test_sending_a_day_by_hand_reaches_everyone_due_whatever_their_hour_and_only_once(readers):
+    output = run("--date", "2026-08-07")
+
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(reader.email for reader in readers)
+    assert "4 due, 4 planned to send; this run sent 4, failed 0" in output
+    assert set(Digest.objects.values_list("issue_date", flat=True)) == {FRIDAY}
+
+    again = run("--date", "2026-08-07")
+
+    assert len(mail.outbox) == 4
+    assert "0 planned to send; this run sent 0" in again and "sent 4" in again
+
+
+def test_a_date_that_is_not_a_date_is_refused_clearly():
+    with pytest.raises(CommandError, match="'7 Aug' is not a date like 2026-08-07"):
+        run("--date", "7 Aug")
