@@ -55,3 +55,23 @@ def test_sending_a_day_by_hand_reaches_everyone_due_whatever_their_hour_and_only
 def test_a_date_that_is_not_a_date_is_refused_clearly():
     with pytest.raises(CommandError, match="'7 Aug' is not a date like 2026-08-07"):
         run("--date", "7 Aug")
+
+
+def test_the_beat_schedule_is_created_once_and_staff_edits_survive():
+    from django_celery_beat.models import PeriodicTask
+
+    call_command("setup_schedule", stdout=StringIO())
+    tasks = {task.task: task for task in PeriodicTask.objects.all()}
+    assert set(tasks) == {"papers.tasks.ingest_all_sources", "digest.tasks.plan_and_send_due", "digest.tasks.sweep_stuck_digests"}
+    assert tasks["papers.tasks.ingest_all_sources"].crontab.hour == "5"
+    assert tasks["digest.tasks.plan_and_send_due"].crontab.minute == "0"
+    assert tasks["digest.tasks.plan_and_send_due"].crontab.hour == "*"
+
+    PeriodicTask.objects.filter(task="papers.tasks.ingest_all_sources").update(enabled=False)
+    output = StringIO()
+    call_command("setup_schedule", stdout=output)
+    assert PeriodicTask.objects.count() == 3 and "kept as is" in output.getvalue()
+    assert not PeriodicTask.objects.get(task="papers.tasks.ingest_all_sources").enabled
+
+    call_command("setup_schedule", "--reset", stdout=StringIO())
+    assert PeriodicTask.objects.get(task="papers.tasks.ingest_all_sources").enabled
