@@ -89,3 +89,26 @@ def test_a_link_to_a_paper_that_is_gone_explains_itself(client, reader, paper):
 
     assert response.status_code == 404
     assert "no longer in our catalogue" in response.content.decode()
+
+
+def test_the_less_like_this_link_in_a_digest_email_records_a_dislike_of_that_paper(client):
+    from datetime import date
+
+    from digest.models import Digest, DigestItem
+    from digest.planning import plan_digests
+    from digest.render import digest_message
+    from tests.ranking_helpers import make_papers
+
+    make_papers()
+    reader = make_reader("grace@example.org", "protein structure prediction")
+    (digest_id,) = plan_digests([reader.pk], date(2026, 8, 7))
+    body = digest_message(Digest.objects.get(pk=digest_id)).body
+    first = DigestItem.objects.get(digest_id=digest_id, rank=1)
+
+    link = re.search(r"Less like this: http://testserver(\S+)", body).group(1)
+    response = client.get(link)
+
+    assert response.status_code == 200 and first.paper.title in response.content.decode()
+    assert list(Interest.objects.filter(subscriber=reader, paper__isnull=False).values_list("kind", "paper_id")) == [
+        ("disliked", first.paper_id)
+    ]
