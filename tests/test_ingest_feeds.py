@@ -53,6 +53,8 @@ def test_arxiv_rss_keeps_latex_ids_dois_and_announce_types(fixture_path):
     assert sok.authors == ["Habiba Farzand", "Karola Marky", "Mohamed Khamis"]
     schroedinger = Paper.objects.get(arxiv_id="2411.17730")
     assert "\\begin{equation*}" in schroedinger.abstract and "Announce Type" not in schroedinger.abstract
+    assert "where $\\frac{1}{3}<s<1$ and $V(x):\\mathbb{R}^4\\rightarrow \\mathbb{R}$ satisfies" in schroedinger.abstract
+    assert schroedinger.abstract.endswith("this is the first almost sure orbital stability result.")
     assert not schroedinger.abstract.startswith("arXiv:")
     pp = Paper.objects.get(arxiv_id="2411.17758")
     assert pp.doi == "10.1016/j.segan.2024.101477"
@@ -332,3 +334,13 @@ def test_the_legacy_arxiv_rss_1_0_feed_is_read_from_its_title_suffixes(tmp_path)
     )
     assert paper.authors == ["G. Aad", "B. Abbott"]
     assert paper.appearances.get().listed_on == date(2021, 7, 8)
+
+
+def test_html_in_a_feed_abstract_is_stripped_and_scripts_dropped_but_latex_kept(tmp_path):
+    rss = tmp_path / "feed.xml"
+    abstract = "<p>A <b>bold</b> claim &amp; <script>alert('x')</script>a bound $a<b$ for $c>d$.</p><p>Second.</p>"
+    rss.write_bytes(arxiv_rss([("2411.00060", 1, "new", "Marked Up", abstract)]))
+
+    ingest(str(rss), today=TODAY)
+
+    assert Paper.objects.get().abstract == "A bold claim & a bound $a<b$ for $c>d$.\n\nSecond."

@@ -8,12 +8,15 @@ import nh3
 
 _SPACE = re.compile(r"\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-# Real HTML tags only: "$a<b$ and $c>d$" in a plain-text abstract must survive untouched.
-_HTML_TAG = re.compile(
-    r"</?(?:p|br|div|span|a|i|b|em|strong|sup|sub|ul|ol|li|h[1-6]|blockquote|code|pre|table|tr|td|th|"
-    r"jats:[a-z-]+|mml:[a-z-]+|math)\b[^>]*>",
-    re.IGNORECASE,
+# Real HTML tags only: a known element name, then attributes after a space, or the tag's end.
+# "$a<b$ and $c>d$" or "$\\frac{1}{3}<s<1$" in a LaTeX abstract is text, not markup.
+_TAG_NAMES = (
+    "a|abbr|b|big|blockquote|br|caption|cite|code|dd|del|div|dl|dt|em|figcaption|figure|font|h[1-6]|hr|i|img|"
+    "ins|kbd|li|math|mark|ol|p|pre|q|s|small|span|strike|strong|style|script|sub|sup|table|tbody|td|th|thead|"
+    "tr|tt|u|ul|jats:[a-z-]+|mml:[a-z-]+"
 )
+_HTML_TAG = re.compile(rf"</?(?:{_TAG_NAMES})(?:\s[^<>]*)?/?>|<!--", re.IGNORECASE)
+_LESS_THAN = re.compile(r"<")
 _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 
 
@@ -29,9 +32,14 @@ def paragraphs(text):
 
 
 def strip_html(text):
-    """Plain text from HTML: tags removed by a real HTML sanitiser, entities decoded once."""
+    """Plain text from HTML: tags removed by a real HTML sanitiser, entities decoded once.
+
+    A "<" that does not open a real tag is escaped first, so the sanitiser keeps it as text
+    instead of reading "$x<s<1$" as the start of an element and dropping the rest.
+    """
     if not text:
         return ""
+    text = _LESS_THAN.sub(lambda m: "<" if _HTML_TAG.match(text, m.start()) else "&lt;", text)
     text = re.sub(r"(?i)<br\s*/?>|</p\s*>", "\n\n", text)
     return html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
 
