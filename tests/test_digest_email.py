@@ -96,3 +96,17 @@ def test_the_teaser_keeps_whole_first_sentences_and_stays_short():
 
     assert teaser(abstract) == "First sentence here. Second one follows."
     assert len(teaser("word " * 500)) <= 320 and teaser("word " * 500).endswith("…")
+
+
+def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_assert_num_queries):
+    make_papers()
+    short = make_reader("short@example.org", "exoplanets", papers_per_digest=1)
+    long = make_reader("long@example.org", "protein folding", "compilers", "exoplanets", papers_per_digest=5)
+    plan_digests([short.pk, long.pk], TUESDAY)
+    short_digest, long_digest = (Digest.objects.select_related("subscriber").get(subscriber=s) for s in (short, long))
+    assert (short_digest.items.count(), long_digest.items.count()) == (1, 5)
+
+    with django_assert_num_queries(1):
+        digest_message(short_digest)
+    with django_assert_num_queries(1):
+        digest_message(long_digest)
