@@ -119,3 +119,13 @@ def test_hard_wrapped_blocks_and_multi_paragraph_abstracts_are_read_whole(tmp_pa
     assert paper.title == "A Title That Was Wrapped Over Two Lines"
     assert paper.abstract.startswith("The first paragraph of the abstract, wrapped at a narrow width so that it spans several")
     assert paper.abstract.split("\n\n")[1].startswith("A second paragraph of the same abstract")
+
+
+def test_a_year_in_the_header_dates_a_day_written_without_one(tmp_path):
+    abstract = "An abstract long enough to be a paragraph rather than a title, with several clauses. " * 3
+    page = tmp_path / "archive.txt"
+    page.write_text(f"Daily Papers of 2024\n\nAug 7\n\nArchived Paper\n\n{abstract}\n")
+
+    ingest(str(page), today=date(2026, 11, 23))
+
+    assert Paper.objects.get().appearances.get().listed_on == date(2024, 8, 7)

@@ -29,6 +29,7 @@ _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
 _MONTH_DAY = re.compile(rf"^{_WEEKDAY}{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"^{_WEEKDAY}(\d{{1,2}})\s+{_MONTH}(?:,?\s+(\d{{4}}))?$", re.IGNORECASE)
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 _EDGE_MARKS = re.compile(r"^[^\w]+|[^\w]+$")
 
 MAX_TITLE = 400
@@ -68,9 +69,10 @@ def parse_lines(lines, today=None, links=None):
     if not indexed:
         raise ParseError("The page has no text")
     first_date = next((n for n, (_, line) in enumerate(indexed) if _date_line(line, today, None)), None)
-    parsed = _read_blocks(indexed[first_date:], today, links) if first_date is not None else None
+    header_year = _year_in(line for _, line in indexed[:first_date]) if first_date else None
+    parsed = _read_blocks(indexed[first_date:], today, links, header_year) if first_date is not None else None
     if parsed is None or not parsed.records:
-        parsed = _read_blocks(indexed, today, links)
+        parsed = _read_blocks(indexed, today, links, header_year)
     if not parsed.records and not parsed.rejections:
         raise ParseError("No papers found: expected a title line followed by an abstract paragraph")
     for record in parsed.records:
@@ -78,8 +80,10 @@ def parse_lines(lines, today=None, links=None):
     return parsed
 
 
-def _read_blocks(indexed, today, links):
+def _read_blocks(indexed, today, links, header_year=None):
     reference = _first_full_date(line for _, line in indexed)
+    if reference is None and header_year:
+        reference = date(header_year, 7, 2)  # mid-year: every yearless day then falls in that year
     parsed = Parsed(kind="page")
     listed_on = None
     current = None  # the paper whose abstract may go on in a further paragraph
@@ -131,6 +135,12 @@ def _is_abstract_of(line, title):
     if len(line) >= MIN_ABSTRACT:
         return True
     return bool(title) and len(line) > 2 * len(title) and len(line.split()) >= 12 and bool(_SENTENCE_END.search(line))
+
+
+def _year_in(lines):
+    """A year the header mentions ("Daily Papers of 2024"), if any: the last one written."""
+    years = [int(year) for line in lines for year in _YEAR.findall(line)]
+    return years[-1] if years else None
 
 
 def _first_full_date(lines):
