@@ -129,3 +129,24 @@ def test_a_year_in_the_header_dates_a_day_written_without_one(tmp_path):
     ingest(str(page), today=date(2026, 11, 23))
 
     assert Paper.objects.get().appearances.get().listed_on == date(2024, 8, 7)
+
+
+def test_paper_cards_without_abstracts_are_read_from_their_links(tmp_path):
+    page = tmp_path / "cards.html"
+    page.write_text(
+        "<html><body><main><h1>Daily Papers</h1><time datetime='2026-06-12'>Jun 12</time>"
+        "<article><a href='/papers/2606.13392'><img src='t.png' alt=''></a><div>42</div>"
+        "<h3><a href='/papers/2606.13392'>MiniMax Sparse Attention</a></h3>"
+        "<a href='/papers/2606.13392#community'>3 comments</a></article>"
+        "<article><h3><a href='https://arxiv.org/abs/2606.12282'>PianoKontext: Expressive Performance Rendering</a></h3>"
+        "</article></main></body></html>"
+    )
+
+    run = ingest(str(page), today=date(2026, 11, 23))
+
+    assert (run.status, run.new, run.rejected) == ("ok", 2, 0)
+    assert dict(Paper.objects.values_list("arxiv_id", "title")) == {
+        "2606.13392": "MiniMax Sparse Attention",
+        "2606.12282": "PianoKontext: Expressive Performance Rendering",
+    }
+    assert set(Paper.objects.values_list("appearances__listed_on", flat=True)) == {date(2026, 6, 12)}

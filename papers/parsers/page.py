@@ -107,7 +107,15 @@ def _read_blocks(indexed, today, links, header_year=None):
             parsed.records.append(current)
             position += 2
             continue
-        if current is not None and _is_paragraph(line):
+        linked = links.get(index)
+        if linked and any(record.arxiv_id == linked for record in parsed.records):
+            pass  # another link to a paper already read ("Read more", comments)
+        elif linked and _is_title(line) and _is_linked_title(line):
+            # A paper card without its abstract: the link to the paper makes it one.
+            current = Record(title=line, listed_on=listed_on, rank=len(parsed.records) + 1, arxiv_id=linked)
+            current.abs_url, current.pdf_url = arxiv_links(linked)
+            parsed.records.append(current)
+        elif current is not None and _is_paragraph(line):
             current.abstract += "\n\n" + paragraphs(line)
         elif (parsed.records or listed_on) and len(line.split()) > 3:
             if _is_abstract_of(line, ""):
@@ -121,6 +129,12 @@ def _read_blocks(indexed, today, links, header_year=None):
 
 def _is_title(line):
     return 0 < len(line) <= MAX_TITLE
+
+
+def _is_linked_title(line):
+    """Link text that names a paper: a few words, not a count ("12 comments") or a bare label."""
+    words = line.split()
+    return len(words) >= 2 and not words[0].isdigit()
 
 
 def _is_paragraph(line):
