@@ -66,8 +66,8 @@ class SourceAdmin(admin.ModelAdmin):
             level = messages.ERROR if run.status == IngestRun.Status.FAILED else messages.INFO
             self.message_user(
                 request,
-                f"Ingested {source.name}: {run.status}, {run.new} new, {run.updated} updated, {run.duplicate} already known, "
-                f"{run.rejected} rejected. {run.message}".strip(),
+                f"Ingested {source.name}: {run.status}, {run.new} new, {run.updated} updated, "
+                f"{run.duplicate} already known, {run.rejected} rejected. {run.message}".strip(),
                 level,
             )
         if changed:
@@ -95,7 +95,9 @@ class IngestRunAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td></tr>", ((r.get("entry", ""), r.get("reason", "")) for r in run.rejections)
         )
-        return format_html("<table><thead><tr><th>Entry</th><th>Reason</th></tr></thead><tbody>{}</tbody></table>", rows)
+        return format_html(
+            "<table><thead><tr><th>Entry</th><th>Reason</th></tr></thead><tbody>{}</tbody></table>", rows
+        )
 
     def has_add_permission(self, request):
         return False

@@ -97,9 +97,12 @@ def _storable(parsed):
     """The records that fit the model; the others join the rejections, saying which field is too long."""
     fitting = []
     for position, record in enumerate(parsed.records, start=1):
-        too_long = [name for name in LIMITED_FIELDS if len(getattr(record, name)) > Paper._meta.get_field(name).max_length]
+        too_long = [
+            name for name in LIMITED_FIELDS if len(getattr(record, name)) > Paper._meta.get_field(name).max_length
+        ]
         if too_long:
-            parsed.reject(f"entry {position}: {record.title[:80].rstrip()}", f"Too long to store: {', '.join(too_long)}")
+            entry = f"entry {position}: {record.title[:80].rstrip()}"
+            parsed.reject(entry, f"Too long to store: {', '.join(too_long)}")
         else:
             fitting.append(record)
     return fitting

@@ -117,7 +117,7 @@ def test_hard_wrapped_blocks_and_multi_paragraph_abstracts_are_read_whole(tmp_pa
     assert (run.status, run.new) == ("ok", 1)
     paper = Paper.objects.get()
     assert paper.title == "A Title That Was Wrapped Over Two Lines"
-    assert paper.abstract.startswith("The first paragraph of the abstract, wrapped at a narrow width so that it spans several")
+    assert paper.abstract.startswith("The first paragraph of the abstract, wrapped at a narrow width so that it spans")
     assert paper.abstract.split("\n\n")[1].startswith("A second paragraph of the same abstract")
 
 

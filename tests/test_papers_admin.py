@@ -44,7 +44,9 @@ def test_staff_filter_papers_by_source_date_and_embedding_state(staff_client, in
     hf = ingested[0].source
 
     by_source = staff_client.get(url, {"appearances__source__id__exact": hf.pk})
-    by_day = staff_client.get(url, {"appearances__listed_on__gte": "2025-08-20", "appearances__listed_on__lt": "2025-08-21"})
+    by_day = staff_client.get(
+        url, {"appearances__listed_on__gte": "2025-08-20", "appearances__listed_on__lt": "2025-08-21"}
+    )
     pending = staff_client.get(url, {"embedded": "no"})
     embedded = staff_client.get(url, {"embedded": "yes"})
 

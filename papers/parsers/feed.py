@@ -59,7 +59,8 @@ def _record(entry, position, listed_on):
         title = title[: legacy.start()].rstrip()
         if title.endswith(".") and not title.endswith(".."):  # arXiv wrote "Title. (arXiv:ID [cat])"
             title = title[:-1]
-        announce_type = announce_type or {"UPDATED": "replace", "CROSS LISTED": "cross"}.get(legacy.group(1).strip(), "new")
+        suffix = legacy.group(1).strip()
+        announce_type = announce_type or {"UPDATED": "replace", "CROSS LISTED": "cross"}.get(suffix, "new")
     summary = entry.get("summary_detail") or (entry.get("content") or [{}])[0]
     abstract = summary.get("value", "") or ""
     preamble = _ARXIV_PREAMBLE.match(abstract)

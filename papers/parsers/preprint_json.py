@@ -16,8 +16,8 @@ _JATS_SPAN = re.compile(r"O_([A-Z]+(?:_[A-Z]+)*)(.*?)C_\1", re.DOTALL)
 _JATS_MARK = re.compile(r"[OC]_[A-Z]{2,}(?:_[A-Z]+)*")
 _GREEK = re.compile(r"\{([a-z]+)\}")
 _RUN_IN_HEADING = re.compile(
-    r"(?m)(?:^|(?<=[.:]\s)|(?<=[.:]))(Background|Highlights|Introduction|Objectives?|Aims?|Purpose|Methods|Design|Setting|"
-    r"Participants|Results|Findings|Conclusions?|Interpretation|Funding|Significance)(?=[A-Z][a-z])"
+    r"(?m)(?:^|(?<=[.:]\s)|(?<=[.:]))(Background|Highlights|Introduction|Objectives?|Aims?|Purpose|Methods|"
+    r"Design|Setting|Participants|Results|Findings|Conclusions?|Interpretation|Funding|Significance)(?=[A-Z][a-z])"
 )
 
 

@@ -79,7 +79,8 @@ def embed_with_progress(papers, stdout):
     with tqdm(total=len(papers), unit="paper", desc="Embedding", file=sys.stderr, disable=None) as bar:
         count, model_seconds = embeddings.embed_papers(papers, progress=bar.update)
     seconds = time.perf_counter() - started
+    rate = count / max(seconds, 1e-9)
     stdout.write(
-        f"Embedded {count} paper{'' if count == 1 else 's'} in {seconds:.1f} s ({count / max(seconds, 1e-9):.1f} papers/s, "
+        f"Embedded {count} paper{'' if count == 1 else 's'} in {seconds:.1f} s ({rate:.1f} papers/s, "
         f"{model_seconds:.1f} s in the model)."
     )
