@@ -30,6 +30,7 @@ class RenderedItem:
     matched_kind: str
     title: str
     authors: str
+    url: str  # where the title links: the abstract page, else the PDF, else nothing
     abs_url: str
     pdf_url: str
     why: str
@@ -101,6 +102,7 @@ def rendered_items(subscriber, items):
                 matched_kind=item.matched_kind,
                 title=paper.title,
                 authors=paper.short_authors,
+                url=paper.abs_url or paper.pdf_url,
                 abs_url=paper.abs_url,
                 pdf_url=paper.pdf_url,
                 why=why(item.matched, item.matched_kind, item.score),

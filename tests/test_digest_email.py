@@ -110,3 +110,21 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
         digest_message(short_digest)
     with django_assert_num_queries(1):
         digest_message(long_digest)
+
+
+def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
+    from tests.ranking_helpers import make_paper
+    from papers.embeddings import embed_papers
+
+    bare = make_paper("Protein folding from a daily page", "Proteins fold. Nobody linked this.", authors=())
+    bare.abs_url = bare.pdf_url = ""
+    bare.save()
+    embed_papers([bare])
+    reader = make_reader("ada@example.org", "protein folding")
+    (digest_id,) = plan_digests([reader.pk], TUESDAY)
+
+    message = digest_message(Digest.objects.get(pk=digest_id))
+
+    assert "1. Protein folding from a daily page\n   Why: " in message.body
+    assert "Abstract:" not in message.body and "PDF:" not in message.body
+    assert 'href=""' not in html_part(message)
