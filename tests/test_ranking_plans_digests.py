@@ -170,3 +170,35 @@ def test_each_chunk_costs_the_same_fixed_number_of_queries(settings):
         plan_digests(readers[6:], TODAY)
 
     assert len(three_chunks) == 3 * len(one_chunk)
+
+
+def test_with_an_upvote_weight_the_community_favourite_rises_among_relevant_papers(settings):
+    from papers.models import Appearance, Source
+
+    papers = make_papers()
+    reader = make_reader("ada@example.org", "protein folding")
+    plain = make_reader("bob@example.org", "protein folding")
+    favourite = papers["Accurate protein structure prediction from amino acid sequences"]
+    source = Source.objects.create(name="daily page", location="page.txt")
+    Appearance.objects.create(paper=favourite, source=source, listed_on=TODAY, upvotes=300)
+    plan_digests([plain.pk], TODAY)
+    settings.RANKING = {**settings.RANKING, "UPVOTE_WEIGHT": 0.2}
+
+    (digest_id,) = plan_digests([reader.pk], TODAY)
+
+    plain_order = [i.paper_id for i in DigestItem.objects.filter(digest__subscriber=plain).order_by("rank")]
+    assert plain_order[0] != favourite.pk
+    assert items_of(digest_id)[0].paper == favourite
+    assert {i.paper_id for i in items_of(digest_id)} == set(plain_order)
+
+
+def test_interests_embedded_by_an_older_model_are_embedded_again_before_ranking():
+    make_papers()
+    reader = make_reader("ada@example.org", "protein folding")
+    Interest.objects.filter(subscriber=reader).update(embedding=b"\x00" * 16, embedding_model="an-old-model")
+
+    (digest_id,) = plan_digests([reader.pk], TODAY)
+
+    interest = Interest.objects.get(subscriber=reader)
+    assert interest.embedding_model != "an-old-model" and len(bytes(interest.embedding)) > 16
+    assert items_of(digest_id)[0].matched == "protein folding"
