@@ -349,3 +349,17 @@ def test_html_in_a_feed_abstract_is_stripped_and_scripts_dropped_but_latex_kept(
     ingest(str(rss), today=TODAY)
 
     assert Paper.objects.get().abstract == "A bold claim & a bound $a<b$ for $c>d$.\n\nSecond."
+
+
+def test_reading_hugging_face_again_later_in_the_day_refreshes_upvotes_only(fixture_path, tmp_path):
+    items = json.load(open(feed(fixture_path, "hf-daily-papers-api-2026-06-12.json")))
+    ingest(feed(fixture_path, "hf-daily-papers-api-2026-06-12.json"), today=TODAY)
+    items[0]["paper"]["upvotes"] = 99
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps(items))
+
+    run = ingest(str(later), source=IngestRun.objects.get().source, today=TODAY)
+
+    assert (run.new, run.updated, run.duplicate) == (0, 0, 30)
+    assert Appearance.objects.count() == 30
+    assert Appearance.objects.get(paper__arxiv_id=items[0]["paper"]["id"]).upvotes == 99
