@@ -44,7 +44,7 @@ def test_a_feed_cut_off_mid_entry_keeps_the_complete_entries(fixture_path):
     assert run.rejections == [
         {"entry": "entry 87: oai:arXiv.org:2508.13435v1", "reason": "The document ends inside this entry (cut off)"}
     ]
-    assert "cut off after 86 complete entries" in run.message
+    assert "cut off after 86 complete entries (line 1233, column 84: no element found)" in run.message
     assert not Paper.objects.filter(arxiv_id="2508.13435").exists()
     assert Paper.objects.filter(arxiv_id="2508.13434").exists()
 

@@ -41,7 +41,7 @@ def parse(content, today=None):
     if document.bozo and _cut_off(content, document):
         cut = entries.pop()
         parsed.reject(_label(cut, len(entries) + 1), "The document ends inside this entry (cut off)")
-        parsed.error = f"The feed is cut off after {len(entries)} complete entries ({document.bozo_exception})"
+        parsed.error = f"The feed is cut off after {len(entries)} complete entries ({_where(document.bozo_exception)})"
     for position, entry in enumerate(entries, start=1):
         record = _record(entry, position, listed_on or _entry_date(entry) or today)
         if record.title:
@@ -190,6 +190,13 @@ def _date_from(value):
     except (TypeError, ValueError, IndexError):
         return None
     return stamp.date() if isinstance(stamp, datetime) else None
+
+
+def _where(exception):
+    """'line 1233, column 84: no element found' from an XML parser's exception."""
+    if hasattr(exception, "getLineNumber"):
+        return f"line {exception.getLineNumber()}, column {exception.getColumnNumber()}: {exception.getMessage()}"
+    return str(exception)
 
 
 def _label(entry, position):
