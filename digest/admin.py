@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from .models import DeliveryEvent, Digest, DigestItem
+
+PREVIEW_LIMIT = 10
 
 
 class DigestItemInline(admin.TabularInline):
@@ -67,3 +71,52 @@ class DigestItemAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# Actions for the Subscriber admin (listed there): they live here, beside the digests they make.
+
+
+@admin.action(description="Preview the next digest as this subscriber")
+def preview_next_digest(modeladmin, request, queryset):
+    """The email each selected subscriber would get now, with every item's score breakdown. Sends nothing."""
+    from .preview import preview_next_digest as preview
+
+    previews = []
+    for subscriber in queryset.order_by("email")[:PREVIEW_LIMIT]:
+        subject, text, html, items = preview(subscriber)
+        previews.append({"subscriber": subscriber, "subject": subject, "text": text, "html": html, "items": items})
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Preview of the next digest",
+        "opts": modeladmin.model._meta,
+        "previews": previews,
+        "more": max(0, queryset.count() - PREVIEW_LIMIT),
+    }
+    return TemplateResponse(request, "digest/admin_preview.html", context)
+
+
+@admin.action(description="Send now: plan today's digest for them and send it")
+def send_now(modeladmin, request, queryset):
+    """Plan today's digest (in each subscriber's time zone) and send it at once, through the normal sender."""
+    from .planning import plan_digests
+    from .sending import SENT, send_digest
+
+    now = timezone.now()
+    outcomes = {"sent": 0, "not sent": 0, "skipped": 0, "already had one today": 0}
+    for subscriber in queryset.filter(status=queryset.model.Status.ACTIVE):
+        issue_date = timezone.localtime(now, subscriber.zone).date()
+        planned = plan_digests([subscriber.pk], issue_date, now=now)
+        if planned:
+            outcomes["sent" if send_digest(planned[0]) == SENT else "not sent"] += 1
+        elif Digest.objects.filter(subscriber=subscriber, issue_date=issue_date, created_at=now).exists():
+            outcomes["skipped"] += 1  # nothing relevant and they asked to skip empty digests
+        else:
+            outcomes["already had one today"] += 1
+    inactive = queryset.exclude(status=queryset.model.Status.ACTIVE).count()
+    summary = ", ".join(f"{count} {label}" for label, count in outcomes.items() if count)
+    modeladmin.message_user(request, f"Send now: {summary or 'nothing to do'}.", messages.SUCCESS)
+    if outcomes["not sent"]:
+        modeladmin.message_user(request, "See the digests' last error for why some were not sent.", messages.WARNING)
+    if inactive:
+        modeladmin.message_user(request, f"{inactive} selected subscriber(s) are not active: nothing sent to them.",
+                                messages.WARNING)
