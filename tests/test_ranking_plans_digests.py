@@ -202,3 +202,13 @@ def test_interests_embedded_by_an_older_model_are_embedded_again_before_ranking(
     interest = Interest.objects.get(subscriber=reader)
     assert interest.embedding_model != "an-old-model" and len(bytes(interest.embedding)) > 16
     assert items_of(digest_id)[0].matched == "protein folding"
+
+
+def test_a_day_with_no_papers_at_all_skips_quietly():
+    reader = make_reader("ada@example.org", "protein folding")
+    no_interests = make_reader("bob@example.org", skip_empty=False)
+
+    planned = plan_digests([reader.pk, no_interests.pk], TODAY)
+
+    assert Digest.objects.get(subscriber=reader).status == Digest.Status.SKIPPED
+    assert planned == [Digest.objects.get(subscriber=no_interests).pk]
