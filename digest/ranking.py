@@ -38,6 +38,7 @@ import numpy as np
 
 NO_SCORE = np.float32(-np.inf)
 LAST_RESORT = np.finfo(np.float32).min
+GRAM_LIMIT = 5000  # candidates x candidates float32 similarities up to 100 MB, for the diversity step
 EVERY_INTEREST_LIFT = np.float32(10.0)  # above any real score (similarities are at most 1)
 
 
@@ -154,11 +155,12 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None)
     texts = [text.lower() for text in candidate_texts] if candidate_texts is not None else None
     bonus = trending_bonus(upvotes, weights.upvote_weight)
     keyword_cache = {}
+    gram = candidates @ candidates.T if weights.diversity > 0 and len(candidates) <= GRAM_LIMIT else None
     chunk_size = max(1, weights.chunk_size)
     results = Ranking(chunk_size)
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        results.add(_rank_chunk(candidates, chunk, texts, bonus, weights, keyword_cache), len(chunk))
+        results.add(_rank_chunk(candidates, chunk, texts, bonus, weights, keyword_cache, gram), len(chunk))
     return results
 
 
@@ -190,7 +192,7 @@ def _matched_rows(similarities, counts, starts, picked):
     return rows
 
 
-def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache):
+def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache, gram):
     n_candidates, dim = candidates.shape
     active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
     if not active:
@@ -238,7 +240,7 @@ def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache):
     else:
         ranking_score = score
     if weights.diversity > 0:
-        picked = _diverse_top(ranking_score, candidates, k_max, weights.diversity)
+        picked = _diverse_top(ranking_score, candidates, k_max, weights.diversity, gram)
     else:
         picked = _top(ranking_score, k_max)
     if weights.every_interest:  # shown best first by the real score
@@ -333,11 +335,15 @@ def _top(score, k):
     return np.take_along_axis(part, order, axis=1)
 
 
-def _diverse_top(score, candidates, k, diversity):
-    """Greedy maximal-marginal-relevance pick of k from each row's best 3k, vectorised over rows."""
+def _diverse_top(score, candidates, k, diversity, gram=None):
+    """Greedy maximal-marginal-relevance pick of k from each row's best 3k, vectorised over rows.
+
+    `gram` (candidates x candidates similarities, computed once per rank() call when small
+    enough) turns each step into a gather instead of a product over the pool's vectors.
+    """
     pool = _top(score, min(score.shape[1], 3 * k))
     pool_score = np.take_along_axis(score, pool, axis=1)
-    pool_vectors = candidates[pool]  # (rows, pool, d)
+    pool_vectors = candidates[pool] if gram is None else None  # (rows, pool, d)
     rows = np.arange(score.shape[0])
     closest = np.zeros_like(pool_score)
     taken = np.zeros(pool.shape, dtype=bool)
@@ -349,6 +355,9 @@ def _diverse_top(score, candidates, k, diversity):
         choice = np.argmax(adjusted, axis=1)
         picked[:, step] = pool[rows, choice]
         taken[rows, choice] = True
-        similarity = np.einsum("rpd,rd->rp", pool_vectors, pool_vectors[rows, choice])
+        if gram is None:
+            similarity = np.einsum("rpd,rd->rp", pool_vectors, pool_vectors[rows, choice])
+        else:
+            similarity = gram[pool, picked[:, step, None]]
         np.maximum(closest, similarity, out=closest)
     return picked

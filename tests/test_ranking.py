@@ -121,6 +121,20 @@ def test_the_diversity_step_keeps_near_duplicates_from_crowding_the_digest():
     assert [m.index for m in diverse] == [0, 2]
 
 
+def test_the_diversity_step_picks_the_same_with_and_without_the_precomputed_similarities(monkeypatch):
+    rng = np.random.default_rng(3)
+    candidates = rng.standard_normal((40, DIM)).astype(np.float32)
+    candidates /= np.linalg.norm(candidates, axis=1, keepdims=True)
+    profiles = [Profile(positives=candidates[i : i + 2], labels=["a", "b"], k=6) for i in range(5)]
+    weights = Weights(min_score=-1, diversity=0.4)
+
+    with_gram = rank(candidates, profiles, weights=weights)
+    monkeypatch.setattr("digest.ranking.GRAM_LIMIT", 0)
+    without = rank(candidates, profiles, weights=weights)
+
+    assert [[m.index for m in r] for r in with_gram] == [[m.index for m in r] for r in without]
+
+
 def test_only_eligible_candidates_are_ranked_for_a_subscriber():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], eligible=np.array([False, True]), k=5)
 
