@@ -30,8 +30,8 @@ candidates and memory stays flat.
 
 import math
 import re
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -134,7 +134,8 @@ def trending_bonus(upvotes, weight):
     """weight x log1p(upvotes), scaled so the most upvoted candidate gets the full weight."""
     if upvotes is None or weight == 0:
         return None
-    votes = np.log1p(np.clip(np.nan_to_num(np.asarray(upvotes, dtype=np.float32)), 0, None))
+    counts = np.array([np.nan if count is None else count for count in upvotes], dtype=np.float32)
+    votes = np.log1p(np.clip(np.nan_to_num(counts), 0, None))
     top = float(votes.max()) if len(votes) else 0.0
     if top <= 0:
         return None
@@ -142,13 +143,17 @@ def trending_bonus(upvotes, weight):
 
 
 def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None):
-    """Rank `candidates` for every profile: a `Ranking`, i.e. one list of `Match` per profile, best first.
+    """Rank `candidates` for every profile.
 
     candidates: (n, d) float32 normalised paper vectors.
     profiles: list of `Profile` (one per subscriber).
-    candidate_texts: n lowercase-able strings (title + abstract), needed only for excluded keywords.
+    candidate_texts: n strings (title + abstract), needed only for excluded keywords.
     upvotes: optional n community upvote counts (None / NaN for unknown).
     weights: `Weights`; defaults to settings.RANKING.
+
+    Returns a `Ranking`: ranking[i] is profile i's list of `Match` (candidate index, score,
+    matched label and kind, similarity, penalty, trending), best first, at most profile.k
+    long, holding only eligible papers that reach the minimum score.
     """
     weights = weights or Weights.from_settings()
     candidates = np.ascontiguousarray(candidates, dtype=np.float32)

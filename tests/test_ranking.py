@@ -104,7 +104,7 @@ def test_upvotes_reorder_relevant_papers_but_never_lift_an_irrelevant_one():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=5)
     weights = Weights(min_score=0.5, upvote_weight=0.1)
 
-    matches = ranked([slightly_better, slightly_worse, UNRELATED_PAPER], profile, weights=weights, upvotes=[0, 500, 10_000])
+    matches = ranked([slightly_better, slightly_worse, UNRELATED_PAPER], profile, weights=weights, upvotes=[None, 500, 10_000])
 
     assert [m.index for m in matches] == [1, 0]
     assert matches[0].trending > 0
