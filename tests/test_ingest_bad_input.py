@@ -162,3 +162,24 @@ def test_a_document_whose_every_entry_is_rejected_fails(tmp_path):
 
     assert (run.status, run.rejected) == (IngestRun.Status.FAILED, 1)
     assert run.message == "1 entry rejected: The entry has no title"
+
+
+def test_a_feed_cut_off_inside_its_first_entry_fails_and_says_so(tmp_path):
+    whole = arxiv_rss([("2411.00070", 1, "new", "Never Finished", "This abstract is cut")])
+    cut = whole[: whole.index(b"This abstract is cut") + 10]
+
+    run = ingest_bytes(tmp_path, cut, name="feed.xml")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message.startswith("The feed is cut off after 0 complete entries (line ")
+    assert not Paper.objects.exists()
+
+
+def test_a_feed_cut_off_between_entries_keeps_them_all_and_is_partial(tmp_path):
+    whole = arxiv_rss([("2411.00071", 1, "new", "First", "One."), ("2411.00072", 1, "new", "Second", "Two.")])
+    cut = whole[: whole.index(b"</channel>")]
+
+    run = ingest_bytes(tmp_path, cut, name="feed.xml")
+
+    assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 2, 0)
+    assert run.message.startswith("The feed is cut off after 2 complete entries (line ")

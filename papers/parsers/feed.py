@@ -19,10 +19,12 @@ from .text import arxiv_links, doi_from, one_line, plain_abstract, strip_html, t
 
 _ARXIV_PREAMBLE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(\S+)\s*Abstract:\s*", re.IGNORECASE)
 _LEGACY_SUFFIX = re.compile(r"\s*\(arXiv:[^)\s]+(?:\s+\[[^\]]*\])?\s*([A-Z ]*)\)\s*$")
+_ROOT_END = re.compile(rb"</(?:\w+:)?(?:rss|feed|RDF)>\s*$")
 _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.|[A-Z](?![a-z]))[\s-]*){1,4}$")
 
 
 def parse(content, today=None):
+    content = content.encode() if isinstance(content, str) else content
     document = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     feed_title = one_line(document.feed.get("title", ""))
     if not document.entries and not document.get("version"):
@@ -38,10 +40,16 @@ def parse(content, today=None):
     parsed = Parsed(kind="feed")
     listed_on = _feed_date(document.feed)
     entries = list(document.entries)
-    if document.bozo and _cut_off(content, document):
-        cut = entries.pop()
-        parsed.reject(_label(cut, len(entries) + 1), "The document ends inside this entry (cut off)")
-        parsed.error = f"The feed is cut off after {len(entries)} complete entries ({_where(document.bozo_exception)})"
+    if document.bozo:
+        opened, closed = _entry_tags(content, document)
+        if opened > closed and len(entries) > closed:  # the cut entry came through half-read
+            cut = entries.pop()
+            parsed.reject(_label(cut, len(entries) + 1), "The document ends inside this entry (cut off)")
+        if opened > closed or not _ROOT_END.search(content[-200:]):
+            where = _where(document.bozo_exception)
+            parsed.error = f"The feed is cut off after {len(entries)} complete entries ({where})"
+        elif not entries:
+            parsed.error = f"The feed is not well-formed XML ({_where(document.bozo_exception)})"
     for position, entry in enumerate(entries, start=1):
         record = _record(entry, position, listed_on or _entry_date(entry) or today)
         if record.title:
@@ -203,10 +211,9 @@ def _label(entry, position):
     return f"entry {position}: {entry.get('id') or one_line(entry.get('title', ''))[:80] or 'no id or title'}"
 
 
-def _cut_off(content, document):
-    """True when the raw document opens more entries than it closes: the last one was cut."""
-    text = content if isinstance(content, bytes) else content.encode()
+def _entry_tags(content, document):
+    """How many entries the raw document opens and closes: more opened means it was cut off."""
     tag = b"entry" if document.get("version", "").startswith("atom") else b"item"
-    opened = len(re.findall(rb"<(?:\w+:)?" + tag + rb"[\s>]", text))
-    closed = len(re.findall(rb"</(?:\w+:)?" + tag + rb"\s*>", text))
-    return opened > closed and len(document.entries) == opened
+    opened = len(re.findall(rb"<(?:\w+:)?" + tag + rb"[\s>]", content))
+    closed = len(re.findall(rb"</(?:\w+:)?" + tag + rb"\s*>", content))
+    return opened, closed
