@@ -183,3 +183,15 @@ def test_a_feed_cut_off_between_entries_keeps_them_all_and_is_partial(tmp_path):
 
     assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 2, 0)
     assert run.message.startswith("The feed is cut off after 2 complete entries (line ")
+
+
+def test_a_hugging_face_list_cut_off_mid_item_keeps_the_whole_items(fixture_path, tmp_path):
+    items = json.load(open(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json")))
+    text = json.dumps(items)
+    cut = text[: text.index(items[3]["paper"]["id"]) + 5]  # inside the fourth item
+
+    run = ingest_bytes(tmp_path, cut.encode(), name="daily.json")
+
+    assert (run.status, run.new) == (IngestRun.Status.PARTIAL, 3)
+    assert run.message.startswith("The JSON is cut off after 3 complete items (Unterminated string")
+    assert sorted(Paper.objects.values_list("arxiv_id", flat=True)) == sorted(i["paper"]["id"] for i in items[:3])

@@ -10,6 +10,7 @@ import re
 
 from . import feed, hf_json, page, preprint_json, s2_json
 from .records import Parsed, Record, Rejection, ParseError  # noqa: F401  (the package's public names)
+from .text import complete_json_items
 
 # The first element after any XML prolog, doctype or comment: rss / feed / rdf:RDF, or html.
 _ROOT_TAG = re.compile(r"<(?![?!])([A-Za-z][\w:.-]*)")
@@ -35,6 +36,9 @@ def detect(content):
         try:
             data = json.loads(text)
         except ValueError as exc:
+            items = complete_json_items(text) if head.startswith("[") else []
+            if items and isinstance(items[0], dict) and isinstance(items[0].get("paper"), dict):
+                return "hf_json"  # a daily papers list cut off mid-item: its whole items can be kept
             raise ParseError(f"The document looks like JSON but is not valid JSON: {exc}") from exc
         return _json_kind(data)
     if head.startswith("<"):

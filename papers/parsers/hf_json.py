@@ -9,7 +9,7 @@ arXiv date. Older titles and summaries are hard-wrapped at about 80 columns.
 import json
 
 from .records import Parsed, ParseError, Record
-from .text import arxiv_links, one_line, paragraphs, to_date
+from .text import arxiv_links, complete_json_items, one_line, paragraphs, to_date
 from ..models import arxiv_id_from
 
 
@@ -17,7 +17,13 @@ def parse(content, today=None):
     try:
         data = json.loads(content)
     except ValueError as exc:
-        raise ParseError(f"Not valid JSON: {exc}") from exc
+        text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+        items = complete_json_items(text) if text.lstrip().startswith("[") else []
+        if not items:
+            raise ParseError(f"Not valid JSON: {exc}") from exc
+        parsed = parse_items(items, today=today)
+        parsed.error = f"The JSON is cut off after {len(items)} complete items ({exc})"
+        return parsed
     if isinstance(data, dict) and isinstance(data.get("dailyPapers"), list):
         return parse_items(data["dailyPapers"], listed_on=to_date(data.get("dateString")), today=today)
     if not isinstance(data, list):

@@ -1,6 +1,7 @@
 """Cleaning shared by the parsers: whitespace, HTML, identifiers and dates."""
 
 import html
+import json
 import re
 from datetime import date, datetime
 
@@ -77,3 +78,19 @@ def to_date(value):
 
 def arxiv_links(arxiv_id):
     return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def complete_json_items(text):
+    """The whole items at the start of a JSON array that was cut off: `[{...}, {...}, {"ti`."""
+    decoder = json.JSONDecoder()
+    position = text.find("[") + 1
+    items = []
+    while position:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except ValueError:
+            break
+        items.append(item)
+    return items
