@@ -4,11 +4,12 @@
 demo all call it). It is idempotent per (subscriber, issue date): a Digest that already
 exists is never touched, so running the planner twice creates nothing new.
 
-Candidates for a subscriber are the papers first seen after their window start, which is
-the end of their previous digest's window (so a day without ingest is simply covered by the
-next digest) or, for a first digest, FIRST_LOOKBACK before now. A paper already in one of
-their planned / sending / sent digests is never a candidate again. A failed digest does not
-move the window, so its papers are offered again.
+Candidates for a subscriber are the embedded papers first seen after their window start,
+which is the end of their previous digest's window (so a day without ingest is simply
+covered by the next digest) or, for a first digest, FIRST_LOOKBACK before now. A paper
+already in one of their planned / sending / sent digests is never a candidate again. A
+failed digest does not move the window, so its papers are offered again, and a window
+ends before any paper that is not embedded yet, so that paper is offered next time.
 
 The database work is a constant number of queries per chunk of subscribers (never one per
 subscriber): the ranking itself is one matrix product per chunk in `digest.ranking`.
@@ -21,7 +22,7 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from papers import embeddings
@@ -74,10 +75,17 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights):
     if not subscribers:
         return []
     windows = window_starts(subscribers.values(), now)
+    window_end = covered_until(min(windows.values()), now)
     with transaction.atomic():
         Digest.objects.bulk_create(
             [
-                Digest(subscriber_id=pk, issue_date=issue_date, window_start=windows[pk], window_end=now, created_at=now)
+                Digest(
+                    subscriber_id=pk,
+                    issue_date=issue_date,
+                    window_start=windows[pk],
+                    window_end=max(window_end, windows[pk]),
+                    created_at=now,
+                )
                 for pk in subscribers
             ],
             ignore_conflicts=True,  # another planner got there first: its row stands
@@ -112,6 +120,18 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights):
         if skipped:
             Digest.objects.filter(pk__in=skipped).update(status=Digest.Status.SKIPPED)
     return planned
+
+
+def covered_until(since, now):
+    """Where this digest's window may end: now, or just before the first paper still waiting
+    to be embedded, so that paper is offered next time (the next window overlaps this one;
+    papers already delivered are never offered twice)."""
+    waiting = (
+        Paper.objects.filter(first_seen_at__gt=since, first_seen_at__lte=now)
+        .exclude(embeddings__model_name=embeddings.model_name())
+        .aggregate(first=Min("first_seen_at"))["first"]
+    )
+    return min(now, waiting - timedelta(microseconds=1)) if waiting else now
 
 
 def rank_subscribers(subscribers, windows, now, weights, k=None):

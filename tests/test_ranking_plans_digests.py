@@ -212,3 +212,23 @@ def test_a_day_with_no_papers_at_all_skips_quietly():
 
     assert Digest.objects.get(subscriber=reader).status == Digest.Status.SKIPPED
     assert planned == [Digest.objects.get(subscriber=no_interests).pk]
+
+
+def test_a_paper_not_yet_embedded_at_planning_time_is_offered_in_the_next_digest():
+    from papers.embeddings import embed_papers
+
+    now = timezone.now()
+    reader = make_reader("ada@example.org", "protein folding")
+    ready = make_paper("Protein folding with language models", "Protein language models predict folding.",
+                       now - timedelta(hours=3))
+    late = make_paper("Protein folding pathways from cryo-EM maps", "Folding intermediates of proteins in cryo-EM.",
+                      now - timedelta(hours=2))
+    embed_papers([ready])
+    (first,) = plan_digests([reader.pk], TODAY, now=now)
+    Digest.objects.filter(pk=first).update(status=Digest.Status.SENT)
+
+    embed_papers([late])
+    (second,) = plan_digests([reader.pk], TODAY + timedelta(days=1), now=now + timedelta(days=1))
+
+    assert [item.paper for item in items_of(first)] == [ready]
+    assert [item.paper for item in items_of(second)] == [late]
