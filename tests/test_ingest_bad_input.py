@@ -195,3 +195,11 @@ def test_a_hugging_face_list_cut_off_mid_item_keeps_the_whole_items(fixture_path
     assert (run.status, run.new) == (IngestRun.Status.PARTIAL, 3)
     assert run.message.startswith("The JSON is cut off after 3 complete items (Unterminated string")
     assert sorted(Paper.objects.values_list("arxiv_id", flat=True)) == sorted(i["paper"]["id"] for i in items[:3])
+
+
+def test_an_api_error_object_fails_with_its_message(tmp_path):
+    run = ingest_bytes(tmp_path, b'{"message": "Too Many Requests. Please wait and try again."}', name="s2.json")
+
+    assert (run.status, run.message) == (
+        IngestRun.Status.FAILED, "The API answered with an error: Too Many Requests. Please wait and try again."
+    )

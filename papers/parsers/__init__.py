@@ -59,6 +59,9 @@ def _json_kind(data):
             return "s2_json"
         if "status_code" in data and "body" in data:
             return "recorded_http"
+        message = data.get("error") or data.get("message")
+        if isinstance(message, str):
+            raise ParseError(f"The API answered with an error: {message}")
         items = None
     else:
         items = data
