@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from . import embeddings
@@ -52,10 +53,17 @@ class SourceAdmin(admin.ModelAdmin):
     readonly_fields = ["etag", "last_modified", "created_at"]
     actions = ["ingest_now"]
 
-    @admin.display(description="Last run")
+    def get_queryset(self, request):
+        latest = IngestRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
+        return super().get_queryset(request).annotate(
+            last_status=Subquery(latest.values("status")[:1]), last_started=Subquery(latest.values("started_at")[:1])
+        )
+
+    @admin.display(description="Last run", ordering="last_started")
     def last_run(self, source):
-        run = source.runs.order_by("-started_at").first()
-        return f"{run.status} · {run.started_at:%Y-%m-%d %H:%M}" if run else "never"
+        if not source.last_started:
+            return "never"
+        return f"{source.last_status} · {timezone.localtime(source.last_started):%Y-%m-%d %H:%M}"
 
     @admin.action(description="Ingest now")
     def ingest_now(self, request, queryset):
