@@ -8,8 +8,9 @@ The life of a Digest row while it is being delivered::
              jittered backoff), or the         └── permanent error ──▶ failed (+ address suppressed
              sweeper for rows stuck in sending                          when the recipient was refused)
 
-Only the caller whose UPDATE changed exactly one row sends, so two workers, a redelivered
-Celery message, or a second beat can never send the same digest twice.
+Only the caller that moved a row from planned to sending sends it (rows are claimed per
+batch: locked, skipping rows another claimer holds, then updated, in one transaction), so two
+workers, a redelivered Celery message, or a second beat can never send the same digest twice.
 
 The one window that cannot be closed: the ESP (or SMTP server) has accepted the message but
 the process dies before `sent` is recorded. The row then stays in `sending` without a message
@@ -21,7 +22,8 @@ message, no network). A crash anywhere else either leaves the row `planned` (nev
 `sent` (recorded). The sweeper never touches a row that has a message id, and only rows
 claimed longer ago than any send can take (the sweep timeout is checked to exceed the task's
 hard time limit), so a slow but alive sender is never swept from under itself. At most one
-digest per worker process killed at that exact moment can be duplicated.
+digest per worker process killed at that exact moment can be duplicated. The rest of a killed
+worker's batch (claimed, never attempted, no message id) is swept back and sent late, never twice.
 """
 
 import logging
@@ -32,12 +34,14 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
-from digest.models import Digest
+from digest.models import Digest, DigestItem
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,8 @@ def classify(error):
         return REFUSED if codes and all(code >= 500 for code in codes) else TRANSIENT
     if isinstance(error, smtplib.SMTPResponseException):
         return TRANSIENT if 400 <= error.smtp_code < 500 else PERMANENT
+    if isinstance(error, SoftTimeLimitExceeded):
+        return TRANSIENT
     if isinstance(error, (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError, ConnectionError, OSError)):
         return TRANSIENT
     return PERMANENT
@@ -83,14 +89,22 @@ def retry_delay(attempts):
     return random.uniform(ceiling / 2, ceiling)
 
 
-def claim(digest_id):
-    """planned → sending for exactly one caller; True only for the caller that changed the row."""
-    return (
-        Digest.objects.filter(pk=digest_id, status=Digest.Status.PLANNED).update(
+def claim(digest_ids):
+    """planned → sending; returns the ids this caller claimed, which no other caller can claim.
+
+    The rows are locked (rows another claimer holds are skipped) and then updated in one
+    transaction, so each digest changes hands exactly once however many callers race.
+    """
+    with transaction.atomic():
+        ids = list(
+            Digest.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(digest_ids), status=Digest.Status.PLANNED)
+            .values_list("pk", flat=True)
+        )
+        Digest.objects.filter(pk__in=ids, status=Digest.Status.PLANNED).update(
             status=Digest.Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
         )
-        == 1
-    )
+    return ids
 
 
 def _finish(digest_id, status, **fields):
@@ -111,10 +125,10 @@ def suppress(subscriber_id, status, reason):
     return updated
 
 
-def _message_for(digest):
+def _message_for(digest, items):
     from digest.render import digest_message
 
-    message = digest_message(digest)
+    message = digest_message(digest, items=items)
     if not any(name.lower() == "message-id" for name in message.extra_headers):
         domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
         message.extra_headers["Message-ID"] = make_msgid("digest", domain=domain)
@@ -126,34 +140,72 @@ def _message_id(message):
     return (status and status.message_id) or message.extra_headers["Message-ID"]
 
 
-def send_digest(digest_id, connection=None):
-    """Send one digest if this caller can claim it; returns SENT, RETRY, FAILED or NOT_CLAIMED.
+def _claimed_digests(digest_ids):
+    """The claimed digests with subscriber, items and papers, in three queries for the lot."""
+    items = DigestItem.objects.select_related("paper").order_by("rank")
+    return (
+        Digest.objects.filter(pk__in=digest_ids)
+        .select_related("subscriber")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("pk")
+    )
 
-    RETRY means the row is `planned` again and the caller should try later (after
-    `retry_delay(attempts)`); the attempt bound is enforced here, not by the caller.
+
+def send_digest(digest_id, connection=None):
+    """Send one digest if this caller can claim it; returns SENT, RETRY, FAILED or NOT_CLAIMED."""
+    return send_batch([digest_id], connection=connection)[digest_id]
+
+
+def send_batch(digest_ids, connection=None):
+    """Claim and send several digests over one SMTP/ESP connection; {digest_id: outcome}.
+
+    Outcomes are SENT, FAILED, NOT_CLAIMED (someone else has it, or it is no longer planned)
+    and RETRY: the row is `planned` again and the caller should queue it after
+    `retry_delay(attempts)`; the attempt bound is enforced here, not by the caller.
     """
-    if not claim(digest_id):
-        return NOT_CLAIMED
-    digest = Digest.objects.select_related("subscriber").get(pk=digest_id)
+    claimed = claim(digest_ids)
+    outcomes = {digest_id: NOT_CLAIMED for digest_id in digest_ids}
+    if not claimed:
+        return outcomes
+    own_connection = connection is None
+    connection = connection or get_connection()
+    unattempted = set(claimed)
+    try:
+        for digest in _claimed_digests(claimed):
+            unattempted.discard(digest.pk)
+            outcomes[digest.pk] = _deliver(digest, connection)
+    finally:
+        if own_connection:
+            connection.close()
+        if unattempted:  # cut short (time limit, shutdown): never tried, so back to the queue's care
+            Digest.objects.filter(pk__in=unattempted, status=Digest.Status.SENDING).update(
+                status=Digest.Status.PLANNED, attempts=F("attempts") - 1
+            )
+    return outcomes
+
+
+def _deliver(digest, connection):
     subscriber = digest.subscriber
     if not subscriber.can_receive_mail:
-        _finish(digest_id, Digest.Status.FAILED, last_error=f"Not sent: subscriber is {subscriber.status}")
+        _finish(digest.pk, Digest.Status.FAILED, last_error=f"Not sent: subscriber is {subscriber.status}")
         return FAILED
     try:
-        message = _message_for(digest)
+        message = _message_for(digest, list(digest.items.all()))
     except Exception as error:  # a rendering bug fails this digest only, loudly
-        log.exception("digest %s: could not render", digest_id)
-        _finish(digest_id, Digest.Status.FAILED, last_error=f"render: {error!r}"[:2000])
+        log.exception("digest %s: could not render", digest.pk)
+        _finish(digest.pk, Digest.Status.FAILED, last_error=f"render: {error!r}"[:2000])
         return FAILED
     message.connection = connection
     try:
         message.send()
     except Exception as error:
-        if connection is not None:
-            connection.close()  # a broken session must not poison the next message of the batch
-        return _record_error(digest, error)
+        connection.close()  # a broken session must not poison the next message of the batch
+        outcome = _record_error(digest, error)
+        if isinstance(error, SoftTimeLimitExceeded):
+            raise  # out of time: stop here; the rest of the batch goes back to planned
+        return outcome
     # The duplicate window closes here: record the acceptance at once, in its own statement.
-    _finish(digest_id, Digest.Status.SENT, sent_at=timezone.now(), message_id=_message_id(message)[:300], last_error="")
+    _finish(digest.pk, Digest.Status.SENT, sent_at=timezone.now(), message_id=_message_id(message)[:300], last_error="")
     return SENT
 
 
@@ -169,18 +221,6 @@ def _record_error(digest, error):
     if kind == REFUSED:
         suppress(digest.subscriber_id, Subscriber.Status.BOUNCED, f"recipient refused: {error}")
     return FAILED
-
-
-def send_batch(digest_ids):
-    """Send several digests over one SMTP/ESP connection; {digest_id: outcome}."""
-    outcomes = {}
-    connection = get_connection()
-    try:
-        for digest_id in digest_ids:
-            outcomes[digest_id] = send_digest(digest_id, connection=connection)
-    finally:
-        connection.close()
-    return outcomes
 
 
 def sweep_stuck(older_than=None):

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
@@ -294,3 +295,40 @@ def test_a_digest_with_a_message_id_is_never_swept_back(reader, papers):
     assert sending.sweep_stuck(older_than=timedelta(0)) == []
     digest.refresh_from_db()
     assert digest.status == Digest.Status.SENDING
+
+
+class RunsOutOfTime(SmtpBackend):
+    """The task's soft time limit strikes while the second message is being sent."""
+
+    sent = 0
+
+    def send_messages(self, messages):
+        RunsOutOfTime.sent += 1
+        if RunsOutOfTime.sent == 2:
+            raise SoftTimeLimitExceeded()
+        return super().send_messages(messages)
+
+
+def test_a_batch_out_of_time_stops_and_hands_back_what_it_did_not_send(papers, sink):
+    readers = make_subscribers(4, prefix="late")
+    digests = [planned_digest(reader, papers) for reader in readers]
+    RunsOutOfTime.sent = 0
+
+    with override_settings(EMAIL_BACKEND="tests.test_pipeline_sending.RunsOutOfTime"):
+        with pytest.raises(SoftTimeLimitExceeded):
+            sending.send_batch([digest.pk for digest in digests])
+
+    rows = list(Digest.objects.order_by("pk").values_list("status", "attempts"))
+    assert rows == [("sent", 1), ("planned", 1), ("planned", 0), ("planned", 0)]
+    assert sink.received == {readers[0].email: 1}
+
+
+def test_a_batch_costs_a_fixed_number_of_queries_plus_one_per_digest(papers, sink, django_assert_num_queries):
+    readers = make_subscribers(10, prefix="queries")
+    digests = [planned_digest(reader, papers) for reader in readers]
+
+    # claim (lock + update, in a transaction), load digests + subscribers, items + papers; then one record each
+    with django_assert_num_queries(4 + 2 + 10):
+        outcomes = sending.send_batch([digest.pk for digest in digests])
+
+    assert set(outcomes.values()) == {sending.SENT}
