@@ -150,3 +150,14 @@ def test_paper_cards_without_abstracts_are_read_from_their_links(tmp_path):
         "2606.12282": "PianoKontext: Expressive Performance Rendering",
     }
     assert set(Paper.objects.values_list("appearances__listed_on", flat=True)) == {date(2026, 6, 12)}
+
+
+def test_a_page_saved_without_blank_lines_or_with_windows_line_ends_still_reads(fixture_path, tmp_path):
+    lines = [line for line in open(fixture_path(*PAGE), encoding="utf-8").read().splitlines() if line.strip()]
+    page = tmp_path / "dense.txt"
+    page.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+
+    run = ingest(str(page), today=date(2026, 11, 23))
+
+    assert (run.status, run.new) == ("ok", 49)
+    assert Appearance.objects.filter(listed_on=date(2026, 8, 7)).count() == 49

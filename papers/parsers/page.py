@@ -4,7 +4,8 @@ The text is header lines, a date without a year ("Aug 7"), then title / blank / 
 per paper. It is read by structure, not by its wording: blocks are separated by blank lines (a
 hard-wrapped block is joined up); a paper is a short block followed by a long one, and further
 long blocks are more paragraphs of its abstract; what comes before the first date is the header;
-a date between papers starts a new listing day. HTML is reduced to the same lines (one per block
+a date between papers starts a new listing day; a page saved without blank lines is read line
+by line. HTML is reduced to the same lines (one per block
 element), keeping the arXiv ids that paper links carry; a Hugging Face papers page that embeds
 its data as JSON (`data-props` with `dailyPapers`) is read from that JSON instead.
 """
@@ -39,11 +40,19 @@ _ARXIV_LINK = re.compile(r"(?:/papers/|arxiv\.org/(?:abs|pdf)/)(\d{4}\.\d{4,5}|[
 
 
 def parse(content, today=None):
-    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+    text = content.decode("utf-8-sig", errors="replace") if isinstance(content, bytes) else content
     if re.search(r"<(html|body|article|main|div|p)\b", text[:5000], re.IGNORECASE):
         return parse_html(text, today)
-    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n"))
-    return parse_lines([one_line(block) for block in blocks], today)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = [one_line(block) for block in re.split(r"\n[ \t]*\n", text)]
+    try:
+        parsed = parse_lines(blocks, today)
+    except ParseError:
+        parsed = None
+    if parsed is None or not parsed.records:
+        # No blank lines between title and abstract: read each line as a block of its own.
+        return parse_lines([line.strip() for line in text.split("\n")], today)
+    return parsed
 
 
 def parse_html(text, today=None):
