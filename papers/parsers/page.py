@@ -5,9 +5,9 @@ per paper. It is read by structure, not by its wording: blocks are separated by 
 hard-wrapped block is joined up); a paper is a short block followed by a long one, and further
 long blocks are more paragraphs of its abstract; what comes before the first date is the header;
 a date between papers starts a new listing day; a page saved without blank lines is read line
-by line. HTML is reduced to the same lines (one per block
-element), keeping the arXiv ids that paper links carry; a Hugging Face papers page that embeds
-its data as JSON (`data-props` with `dailyPapers`) is read from that JSON instead.
+by line. HTML is reduced to the same lines (one per block element), keeping the arXiv ids that
+paper links carry; a Hugging Face papers page that embeds its data as JSON (`data-props` with
+`dailyPapers`) is read from that JSON instead.
 """
 
 import html
