@@ -89,6 +89,6 @@ def table(data, notes, naive_rates):
         "",
         f"end to end      {data['end_to_end_seconds']:>9.1f} s   {notes.get('end_to_end', '')}",
         f"peak RSS        {data['peak_rss_mb']:>9.1f} MB",
-        f"speed-up vs naive: rank {speedups['rank']}x, render {speedups['render']}x",
+        f"speed-up vs naive: rank {speedups['rank']}x (loading included on both sides), render {speedups['render']}x",
     ]
     return "\n".join(lines)
