@@ -3,18 +3,23 @@
 import base64
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone as dt_timezone
+from io import StringIO
 
 import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.core import mail
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
 from digest import sending
 from digest.models import DeliveryEvent, Digest
 from subscriptions.models import Subscriber
-from tests.pipeline_services import make_subscribers
+from tests.pipeline_services import make_papers, make_subscribers
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +172,28 @@ def test_an_unreadable_payload_is_a_400_and_a_malformed_event_is_logged(client, 
     with caplog.at_level(logging.INFO, logger="digest.webhooks"):
         assert post(client, {"something": "else"}, auth=SECRET).status_code == 200
     assert "no action" in caplog.text
+
+
+@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+def test_after_a_complaint_the_next_run_mails_everyone_but_the_complainer(client, reader, sent_digest):
+    make_papers(2)
+    other = make_subscribers(1, prefix="other")[0]
+    complaint = {
+        "RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 512, "Tag": "digest",
+        "MessageID": sent_digest.message_id, "Metadata": {"digest_id": str(sent_digest.pk)}, "Email": reader.email,
+        "BouncedAt": "2026-08-07T09:00:00Z", "Description": "The subscriber explicitly marked this message as spam.",
+    }
+    assert post(client, complaint, auth=SECRET).status_code == 200
+
+    call_command("send_digests", "--date", str(sent_digest.issue_date + timedelta(days=1)), stdout=StringIO())
+
+    assert [message.to for message in mail.outbox] == [[other.email]]
+
+
+def test_the_webhook_secret_comes_from_the_environment():
+    environment = {**os.environ, "ANYMAIL_WEBHOOK_SECRET": "user:from-env", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    output = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.ANYMAIL['WEBHOOK_SECRET'])"],
+        env=environment, capture_output=True, text=True, check=True,
+    ).stdout
+    assert output.strip() == "user:from-env"
