@@ -71,3 +71,19 @@ def test_a_judged_set_naming_a_paper_that_is_not_on_its_page_is_refused(tmp_path
 
     with pytest.raises(CommandError, match="judges papers not in the source"):
         call_command("evaluate_ranking", str(broken))
+
+
+@pytest.mark.django_db
+def test_a_judged_set_may_be_yaml(tmp_path, capsys):
+    import yaml
+
+    (path,) = default_judged_sets()
+    data = json.loads(path.read_text())
+    data["source"] = str(path.parents[2] / data["source"])
+    data["profiles"] = data["profiles"][:1]
+    judged = tmp_path / "one.yaml"
+    judged.write_text(yaml.safe_dump(data))
+
+    call_command("evaluate_ranking", str(judged))
+
+    assert "overall           1" in capsys.readouterr().out

@@ -1,6 +1,6 @@
 """Score our ranking and a BM25 baseline against a judged set (graded relevance 0/1/2).
 
-A judged set is a JSON file: the `source` page or feed it was judged on (path relative to
+A judged set is a JSON (or YAML) file: the `source` page or feed it was judged on (path relative to
 the project, read with the project's own parsers) and `profiles`, each with a `style`
 ("literal": in the papers' own words, "paraphrased": in words the papers do not use), its
 `interests` and `judgments` {paper title: grade} for every paper of the source.
@@ -68,15 +68,27 @@ class Report:
 
 
 def default_judged_sets():
-    return sorted(JUDGED_DIR.glob("*.json"))
+    return sorted(p for p in JUDGED_DIR.iterdir() if p.suffix in {".json", ".yaml", ".yml"})
+
+
+def _yaml_load(text):
+    import yaml  # a development dependency, like this whole evaluation
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def load(path):
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
+        data = _yaml_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
     except (OSError, ValueError) as exc:
         raise JudgedSetError(f"{path}: cannot read the judged set: {exc}") from exc
+    if not isinstance(data, dict):
+        raise JudgedSetError(f"{path}: expected an object with 'source' and 'profiles'")
     for n, profile in enumerate(data.get("profiles", []), start=1):
         missing = {"name", "style", "interests", "judgments"} - set(profile)
         if missing:
