@@ -5,10 +5,12 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from digest.evaluation.evaluate import default_judged_sets, evaluate
+from digest.evaluation.evaluate import JUDGED_DIR, evaluate
 from digest.evaluation.metrics import ndcg_at, precision_at
 from papers.models import normalise_title
 from papers.parsers import parse
+
+PAGE_003 = JUDGED_DIR / "judged_003.json"
 
 
 def test_ndcg_is_one_for_the_ideal_order_and_lower_for_a_worse_one():
@@ -25,7 +27,7 @@ def test_precision_counts_missing_places_as_misses():
 
 
 def test_the_judged_set_grades_every_paper_of_its_page_in_every_profile():
-    (path,) = default_judged_sets()
+    path = PAGE_003
     data = json.loads(path.read_text())
     page = parse((path.parents[2] / data["source"]).read_bytes())
     titles = {normalise_title(record.title) for record in page.records}
@@ -41,7 +43,7 @@ def test_the_judged_set_grades_every_paper_of_its_page_in_every_profile():
 
 @pytest.mark.django_db
 def test_our_ranking_beats_bm25_on_literal_and_on_paraphrased_profiles():
-    (path,) = default_judged_sets()
+    path = PAGE_003
     report = evaluate(path)
 
     rows = dict(report.groups())
@@ -62,7 +64,7 @@ def test_the_command_prints_ndcg_and_precision_for_both_and_every_group(capsys):
 
 
 def test_a_judged_set_naming_a_paper_that_is_not_on_its_page_is_refused(tmp_path):
-    (path,) = default_judged_sets()
+    path = PAGE_003
     data = json.loads(path.read_text())
     data["source"] = str(path.parents[2] / data["source"])
     data["profiles"][0]["judgments"]["A paper nobody wrote"] = 2
@@ -77,7 +79,7 @@ def test_a_judged_set_naming_a_paper_that_is_not_on_its_page_is_refused(tmp_path
 def test_a_judged_set_may_be_yaml(tmp_path, capsys):
     import yaml
 
-    (path,) = default_judged_sets()
+    path = PAGE_003
     data = json.loads(path.read_text())
     data["source"] = str(path.parents[2] / data["source"])
     data["profiles"] = data["profiles"][:1]
