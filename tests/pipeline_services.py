@@ -256,7 +256,7 @@ def client_app(broker_url):
     """A bare Celery client: queues tasks by name into the real broker, as beat would."""
     from celery import Celery
 
-    app = Celery("pipeline-tests", broker=broker_url)
+    app = Celery("pipeline-tests", broker=broker_url, set_as_current=False)
     app.conf.task_default_queue = "mail"
     return app
 
