@@ -199,6 +199,7 @@ def _profiles(subscribers, windows, candidates, k=None):
     )
     paper_vectors = _feedback_paper_vectors(interests)
     _refresh_stale_text_embeddings(interests)
+    dim = candidates.vectors.shape[1] if len(candidates.ids) else 0
     for interest in interests:
         entry = by_subscriber[interest.subscriber_id]
         if interest.kind == Interest.Kind.EXCLUDE:
@@ -209,8 +210,14 @@ def _profiles(subscribers, windows, candidates, k=None):
             if interest.paper_id
             else embeddings.from_bytes(interest.embedding) if interest.embedding else None
         )
-        if vector is None:
-            continue  # a liked paper that was never embedded: nothing to compare with
+        if vector is None or not dim:
+            continue  # a liked paper that was never embedded, or no candidates to compare with
+        if len(vector) != dim:
+            logger.warning(
+                "interest %s of subscriber %s: its vector has %s dimensions, the papers' %s; left out",
+                interest.pk, interest.subscriber_id, len(vector), dim,
+            )
+            continue
         if interest.kind in Interest.POSITIVE:
             entry["pos"].append(vector)
             entry["labels"].append(interest.label)
@@ -220,7 +227,6 @@ def _profiles(subscribers, windows, candidates, k=None):
 
     seen_at = np.array([stamp.timestamp() for stamp in candidates.seen_at], dtype=np.float64)
     held = _papers_already_held(by_subscriber, candidates.ids)
-    dim = candidates.vectors.shape[1] if len(candidates.ids) else 0
     profiles = []
     for subscriber in subscribers:
         entry = by_subscriber[subscriber.pk]

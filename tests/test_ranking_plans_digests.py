@@ -232,3 +232,17 @@ def test_a_paper_not_yet_embedded_at_planning_time_is_offered_in_the_next_digest
 
     assert [item.paper for item in items_of(first)] == [ready]
     assert [item.paper for item in items_of(second)] == [late]
+
+
+def test_a_broken_interest_vector_is_left_out_and_everyone_else_is_planned(caplog):
+    make_papers()
+    broken = make_reader("broken@example.org", "protein folding", "compiler optimisation")
+    fine = make_reader("fine@example.org", "protein folding")
+    Interest.objects.filter(subscriber=broken, text="compiler optimisation").update(embedding=b"\x00" * 16)
+
+    planned = plan_digests([broken.pk, fine.pk], TODAY)
+
+    assert len(planned) == 2
+    broken_items = DigestItem.objects.filter(digest__subscriber=broken)
+    assert {item.matched for item in broken_items} == {"protein folding"}
+    assert "has 4 dimensions, the papers' 384; left out" in caplog.text
