@@ -42,6 +42,7 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from digest.models import Digest, DigestItem
+from digest.render import digest_message
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,6 @@ def suppress(subscriber_id, status, reason):
 
 
 def _message_for(digest, items):
-    from digest.render import digest_message
-
     message = digest_message(digest, items=items)
     if not any(name.lower() == "message-id" for name in message.extra_headers):
         domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from digest import schedule, sending
 from digest.models import Digest
+from digest.planning import plan_digests
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ def queue_sends(digest_ids):
 
 def plan_and_queue(subscriber_ids, issue_date, now=None):
     """Plan the digests of these subscribers for `issue_date` in chunks; queue their sends."""
-    from digest.planning import plan_digests
-
     planned = []
     for chunk in chunks(list(subscriber_ids), settings.RANKING["CHUNK_SIZE"]):
         with transaction.atomic():
