@@ -170,6 +170,7 @@ def send_batch(digest_ids, connection=None):
     connection = connection or get_connection()
     unattempted = set(claimed)
     try:
+        connection.open()  # one SMTP session for the batch; send_messages alone reconnects per message
         for digest in _claimed_digests(claimed):
             unattempted.discard(digest.pk)
             outcomes[digest.pk] = _deliver(digest, connection)
