@@ -17,6 +17,7 @@ subscriber): the ranking itself is one matrix product per chunk in `digest.ranki
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import timedelta
 
 import numpy as np
@@ -30,7 +31,7 @@ from papers.models import Appearance, Paper
 from subscriptions.models import Interest, Subscriber
 
 from .models import Digest, DigestItem
-from .ranking import Profile, Weights, rank
+from .ranking import KeywordIndex, Profile, Weights, rank
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +53,30 @@ class Candidates:
     texts: list
     upvotes: np.ndarray | None
 
+    @cached_property
+    def keyword_index(self):
+        return KeywordIndex(self.texts)
 
-def plan_digests(subscriber_ids, issue_date, now=None):
-    """Create and fill today's digests; returns the ids of digests left `planned` (ready to send)."""
+
+def plan_digests(subscriber_ids, issue_date, now=None, progress=None):
+    """Create and fill today's digests; returns the ids of digests left `planned` (ready to send).
+
+    `progress(n)` is called after each chunk of n subscribers.
+    """
     now = now or timezone.now()
     weights = Weights.from_settings()
     subscriber_ids = list(subscriber_ids)
     planned = []
+    candidate_sets = {}  # chunks whose windows start alike share one load and one keyword index
     for start in range(0, len(subscriber_ids), weights.chunk_size):
-        planned.extend(_plan_chunk(subscriber_ids[start : start + weights.chunk_size], issue_date, now, weights))
+        chunk = subscriber_ids[start : start + weights.chunk_size]
+        planned.extend(_plan_chunk(chunk, issue_date, now, weights, candidate_sets))
+        if progress:
+            progress(len(chunk))
     return planned
 
 
-def _plan_chunk(subscriber_ids, issue_date, now, weights):
+def _plan_chunk(subscriber_ids, issue_date, now, weights, candidate_sets):
     subscribers = {
         s.pk: s
         for s in Subscriber.objects.active()
@@ -98,7 +110,7 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights):
         if not digests:
             return []
         members = [subscribers[d.subscriber_id] for d in digests]
-        candidates, ranking = rank_subscribers(members, windows, now, weights)
+        candidates, ranking = rank_subscribers(members, windows, now, weights, candidate_sets=candidate_sets)
         items, skipped, planned = [], [], []
         for digest, subscriber, matches in zip(digests, members, ranking):
             items.extend(
@@ -134,14 +146,24 @@ def covered_until(since, now):
     return min(now, waiting - timedelta(microseconds=1)) if waiting else now
 
 
-def rank_subscribers(subscribers, windows, now, weights, k=None):
+def rank_subscribers(subscribers, windows, now, weights, k=None, candidate_sets=None):
     """(candidates, ranking) for subscribers whose windows start at `windows[pk]` and end at `now`.
 
     `k` overrides each subscriber's papers_per_digest (the manage page shows a longer list).
+    `candidate_sets` ({window start: Candidates}) lets the chunks of one run share their loads.
     """
-    candidates = load_candidates(min(windows[s.pk] for s in subscribers), now, weights)
+    since = min(windows[s.pk] for s in subscribers)
+    candidates = candidate_sets.get(since) if candidate_sets is not None else None
+    if candidates is None:
+        candidates = load_candidates(since, now, weights)
+        if candidate_sets is not None:
+            candidate_sets[since] = candidates
     profiles = _profiles(subscribers, windows, candidates, k)
-    return candidates, rank(candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights)
+    ranking = rank(
+        candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights,
+        keyword_index=candidates.keyword_index if any(p.excluded for p in profiles) else None,
+    )
+    return candidates, ranking
 
 
 def window_starts(subscribers, now):

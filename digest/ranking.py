@@ -109,25 +109,58 @@ class Match(NamedTuple):
     trending: float  # added for community upvotes
 
 
+_WORD = re.compile(r"\w+")
+
+
 def keyword_pattern(keyword):
     """Whole-word, case-insensitive; a multi-word keyword matches across any spacing."""
     words = [re.escape(word) for word in keyword.lower().split()]
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
 
 
-def excluded_mask(keywords, texts, cache=None):
-    """Boolean mask over `texts`: True where any keyword occurs."""
-    mask = np.zeros(len(texts), dtype=bool)
-    cache = {} if cache is None else cache
-    for keyword in keywords:
-        keyword = keyword.strip().lower()
-        if not keyword:
-            continue
-        if keyword not in cache:
-            pattern = keyword_pattern(keyword)
-            cache[keyword] = np.fromiter((bool(pattern.search(text)) for text in texts), bool, len(texts))
-        mask |= cache[keyword]
-    return mask
+class KeywordIndex:
+    """Excluded-keyword masks over one set of candidate texts, each keyword computed once.
+
+    The texts are split into words once: a one-word keyword is then a dictionary lookup,
+    and a phrase is confirmed by its pattern only in the texts holding all of its words.
+    Scanning every text with a regex per keyword per subscriber chunk cost minutes at
+    100,000 subscribers; the planner keeps one index per candidate set for a whole run.
+    """
+
+    def __init__(self, texts):
+        self.texts = [text.lower() for text in texts]
+        self.postings = {}
+        for position, text in enumerate(self.texts):
+            for word in set(_WORD.findall(text)):
+                self.postings.setdefault(word, []).append(position)
+        self.masks = {}
+
+    def __len__(self):
+        return len(self.texts)
+
+    def keyword_mask(self, keyword):
+        if keyword not in self.masks:
+            mask = np.zeros(len(self.texts), dtype=bool)
+            words = _WORD.findall(keyword)
+            if len(words) == 1 and words[0] == keyword:
+                mask[self.postings.get(keyword, [])] = True
+            else:
+                holding = set(range(len(self.texts)))
+                for word in words:
+                    holding &= set(self.postings.get(word, ()))
+                pattern = keyword_pattern(keyword)
+                mask[[i for i in sorted(holding) if pattern.search(self.texts[i])]] = True
+            self.masks[keyword] = mask
+        return self.masks[keyword]
+
+    def mask(self, keywords):
+        """Boolean mask over the texts: True where any keyword occurs (whole word, any case)."""
+        mask = np.zeros(len(self.texts), dtype=bool)
+        for keyword in keywords:
+            keyword = " ".join(keyword.lower().split())
+            if keyword:
+                mask |= self.keyword_mask(keyword)
+        return mask
 
 
 def trending_bonus(upvotes, weight):
@@ -142,12 +175,13 @@ def trending_bonus(upvotes, weight):
     return (weight * votes / top).astype(np.float32)
 
 
-def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None):
+def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None, keyword_index=None):
     """Rank `candidates` for every profile.
 
     candidates: (n, d) float32 normalised paper vectors.
     profiles: list of `Profile` (one per subscriber).
     candidate_texts: n strings (title + abstract), needed only for excluded keywords.
+    keyword_index: a `KeywordIndex` over those texts, to reuse across calls (built on demand).
     upvotes: optional n community upvote counts (None / NaN for unknown).
     weights: `Weights`; defaults to settings.RANKING.
 
@@ -157,15 +191,15 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None)
     """
     weights = weights or Weights.from_settings()
     candidates = np.ascontiguousarray(candidates, dtype=np.float32)
-    texts = [text.lower() for text in candidate_texts] if candidate_texts is not None else None
+    if keyword_index is None and candidate_texts is not None and any(p.excluded for p in profiles):
+        keyword_index = KeywordIndex(candidate_texts)
     bonus = trending_bonus(upvotes, weights.upvote_weight)
-    keyword_cache = {}
     gram = candidates @ candidates.T if weights.diversity > 0 and len(candidates) <= GRAM_LIMIT else None
     chunk_size = max(1, weights.chunk_size)
     results = Ranking(chunk_size)
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        results.add(_rank_chunk(candidates, chunk, texts, bonus, weights, keyword_cache, gram), len(chunk))
+        results.add(_rank_chunk(candidates, chunk, keyword_index, bonus, weights, gram), len(chunk))
     return results
 
 
@@ -197,7 +231,7 @@ def _matched_rows(similarities, counts, starts, picked):
     return rows
 
 
-def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache, gram):
+def _rank_chunk(candidates, profiles, keyword_index, bonus, weights, gram):
     n_candidates, dim = candidates.shape
     active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
     if not active:
@@ -230,9 +264,9 @@ def _rank_chunk(candidates, profiles, texts, bonus, weights, keyword_cache, gram
         if profile.eligible is not None:
             keep[j] &= profile.eligible
         if profile.excluded:
-            if texts is None:
+            if keyword_index is None:
                 raise ValueError("excluded keywords need candidate_texts")
-            keep[j] &= ~excluded_mask(profile.excluded, texts, keyword_cache)
+            keep[j] &= ~keyword_index.mask(profile.excluded)
     score = relevance + bonus if bonus is not None else relevance.copy()
     score[~keep] = NO_SCORE
 

@@ -184,3 +184,22 @@ def test_the_default_weights_come_from_settings_and_are_sensible():
     assert (weights.min_score, weights.dislike_penalty, weights.dislike_margin) == (0.25, 0.5, 0.35)
     assert (weights.upvote_weight, weights.diversity, weights.chunk_size) == (0.0, 0.0, 2000)
     assert weights.every_interest is True
+
+
+def test_excluded_keywords_match_whole_words_and_phrases_in_any_case():
+    from digest.ranking import KeywordIndex
+
+    texts = [
+        "A Survey of Diffusion Models",
+        "Surveying the sky with radio telescopes",
+        "Large  language\nmodels reason",
+        "Compilers for C++ templates",
+        "Language models, briefly",
+    ]
+    index = KeywordIndex(texts)
+
+    assert index.mask(["survey"]).tolist() == [True, False, False, False, False]
+    assert index.mask(["large language models"]).tolist() == [False, False, True, False, False]
+    assert index.mask(["C++"]).tolist() == [False, False, False, True, False]
+    assert index.mask(["  DIFFUSION ", "briefly"]).tolist() == [True, False, False, False, True]
+    assert index.mask(["", "absent"]).tolist() == [False] * 5
