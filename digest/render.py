@@ -22,7 +22,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 @dataclass
 class RenderedItem:
-    """One paper as the templates show it: flat strings, so rendering does few lookups."""
+    """One paper as the templates show it: flat strings, so rendering does few lookups.
+
+    Subscriptable because Django's template engine tries `item[name]` before `item.name`:
+    answering the first try spares an exception per variable, a quarter of the render time.
+    """
 
     paper: object
     score: float
@@ -38,6 +42,9 @@ class RenderedItem:
     more_url: str
     less_url: str
 
+    def __getitem__(self, name):
+        return getattr(self, name)
+
 
 def issue_label(day):
     """'Tue 7 Aug': how the date reads in the subject and the heading."""
@@ -51,8 +58,13 @@ def shorten(text, limit):
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
 
 
+@lru_cache(maxsize=4096)
 def teaser(abstract, limit=TEASER_CHARS):
-    """The first sentences of the abstract, whole sentences where they fit."""
+    """The first sentences of the abstract, whole sentences where they fit.
+
+    Cached: a day's few thousand papers recur in every digest that picks them, so each
+    abstract is cut once per process, not once per digest.
+    """
     abstract = " ".join((abstract or "")[: 2 * limit].split())
     picked = ""
     for sentence in _SENTENCE_END.split(abstract):
