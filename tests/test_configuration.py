@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args, **env):
-    environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "PRODUCTION"}}
+    environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     environment.update(env, VAR_DIR=env.get("VAR_DIR", "/tmp/paper-digest-config-test"))
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
