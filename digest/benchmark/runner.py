@@ -9,10 +9,11 @@ Stages, each timed on its own with the production code:
 - plan: digest.planning.plan_digests for everyone: ranking again, then Digest and DigestItem
   rows written in bulk; the rate counts rows written.
 - render: digest.render.digest_message for a sample of the digests (the whole lot when it is
-  no larger than --sample).
-- send: digest.sending.send_batch (claim, render, SMTP, record) for the same sample into an
-  SMTP sink on 127.0.0.1 inside this process (so the sink's share of the 2 cores is counted
-  against us).
+  no larger than --sample), loaded in batches as the sender loads them; one process.
+- send: digest.sending.send_batch (claim, render, SMTP, record) for the same sample, by
+  --send-processes forked processes as the Celery workers of a deployment would, each over
+  its share of batches with its own database connection and SMTP session, into an SMTP sink
+  on 127.0.0.1 in a process of its own (it shares the machine's cores with the senders).
 
 End to end is embed + plan + send for every digest, the three steps a real day runs (plan
 includes ranking, send includes rendering). When send was sampled, its share is projected
@@ -23,10 +24,17 @@ speed-ups compare time per subscriber (rank) and per digest (render). The naive 
 loads its data itself, so the rank ratio counts our loading too: like for like.
 """
 
+import multiprocessing
+import queue
 import random
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
+
+from django.core.mail import get_connection
+from django.db import connections
+from django.db.models import Prefetch
 
 from django.utils import timezone
 from tqdm import tqdm
@@ -44,6 +52,7 @@ from papers.models import Paper
 from subscriptions.models import Subscriber
 
 SEND_BATCH = 100
+REPORT_TIMEOUT = 5  # seconds between checks that the sender processes are still alive
 
 
 class Timer:
@@ -63,7 +72,7 @@ def bar(total, desc, unit):
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=False, say=print):
+def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=False, send_processes=2, say=print):
     """Run the benchmark and write latest.json; returns (result dict, table text)."""
     rng = random.Random(seed)
     with throwaway_database(keep=keep_db) as database_name:
@@ -111,10 +120,13 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
         naive_render_seconds = time_naive_render(naive_digests)
         naive_rates["render"] = len(naive_digests) / naive_render_seconds
 
-        send_seconds, received = time_send(sampled)
+        send_seconds, received, outcomes = time_send(sampled, send_processes)
         stages["send"] = report.stage(send_seconds, len(sampled))
         say(report.stage_line("send", stages["send"]))
-        notes["send"] = f"{share} {len(sampled):,} digests, {received:,} arrived at the SMTP sink"
+        notes["send"] = (
+            f"{share} {len(sampled):,} digests by {send_processes} process(es), "
+            f"{received:,} arrived at the SMTP sink ({outcome_summary(outcomes)})"
+        )
 
         send_all_seconds = send_seconds * len(digest_ids) / len(sampled) if sampled else 0.0
         end_to_end = embed_seconds + plan_seconds + send_all_seconds
@@ -200,24 +212,74 @@ def time_plan(subscriber_ids, issue_date, now):
 
 
 def time_render(digest_ids):
+    """Digests with subscriber, items and papers loaded per batch (three queries), as the sender does."""
+    items = DigestItem.objects.select_related("paper").order_by("rank")
     timer = Timer()
     with bar(len(digest_ids), "render", "digests") as progress, timer():
         for start in range(0, len(digest_ids), SEND_BATCH):
             chunk = digest_ids[start : start + SEND_BATCH]
-            for digest in Digest.objects.filter(id__in=chunk).select_related("subscriber"):
-                digest_message(digest)
+            digests = Digest.objects.filter(id__in=chunk).select_related("subscriber")
+            for digest in digests.prefetch_related(Prefetch("items", queryset=items)):
+                digest_message(digest, items=list(digest.items.all()))
             progress.update(len(chunk))
     return timer.seconds
 
 
-def time_send(digest_ids):
+def time_send(digest_ids, processes):
+    """(seconds, messages the sink received, outcomes) with `processes` senders working at once.
+
+    Senders are forked after this process closes its database connection, so none of them
+    inherits it: each opens its own, as separate Celery workers would.
+    """
+    batches = [digest_ids[start : start + SEND_BATCH] for start in range(0, len(digest_ids), SEND_BATCH)]
+    shares = [batches[index::processes] for index in range(processes) if batches[index::processes]]
+    context = multiprocessing.get_context("fork")
+    reports = context.Queue()
+    outcomes = Counter()
     timer = Timer()
-    with smtp_sink() as sink, bar(len(digest_ids), "send", "digests") as progress, timer():
-        for start in range(0, len(digest_ids), SEND_BATCH):
-            chunk = digest_ids[start : start + SEND_BATCH]
-            send_batch(chunk)
-            progress.update(len(chunk))
-    return timer.seconds, sink.received
+    with smtp_sink() as sink, bar(len(digest_ids), "send", "digests") as progress:
+        connections.close_all()
+        with timer():
+            senders = [context.Process(target=send_share, args=(share, reports)) for share in shares]
+            for sender in senders:
+                sender.start()
+            finished = 0
+            while finished < len(senders):
+                try:
+                    sent, share_outcomes = reports.get(timeout=REPORT_TIMEOUT)
+                except queue.Empty:
+                    if any(sender.is_alive() for sender in senders):
+                        continue
+                    break  # a sender died without reporting; its exit code says so below
+                progress.update(sent)
+                if share_outcomes is not None:
+                    outcomes.update(share_outcomes)
+                    finished += 1
+            for sender in senders:
+                sender.join()
+    failed = [sender.exitcode for sender in senders if sender.exitcode]
+    if failed:
+        raise RuntimeError(f"{len(failed)} send process(es) exited with an error (exit codes {failed})")
+    return timer.seconds, sink.received, outcomes
+
+
+def send_share(batches, reports):
+    """One sender process: its batches over one SMTP session; reports progress, then its outcomes."""
+    outcomes = Counter()
+    smtp = get_connection()
+    try:
+        smtp.open()
+        for batch in batches:
+            outcomes.update(send_batch(batch, connection=smtp).values())
+            reports.put((len(batch), None))
+    finally:
+        smtp.close()
+        connections.close_all()
+        reports.put((0, dict(outcomes)))
+
+
+def outcome_summary(outcomes):
+    return ", ".join(f"{count:,} {outcome}" for outcome, count in sorted(outcomes.items())) or "nothing sent"
 
 
 def time_naive_rank(subscriber_ids, now):

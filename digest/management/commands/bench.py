@@ -20,11 +20,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--naive-sample", type=int, default=100, help="Subscribers and digests done the naive way (default 100)"
         )
+        parser.add_argument(
+            "--send-processes",
+            type=int,
+            default=2,
+            help="Sender processes working at once in the send stage, like Celery workers (default 2)",
+        )
         parser.add_argument("--seed", type=int, default=1, help="Random seed for the synthetic data")
         parser.add_argument("--keep-db", action="store_true", help="Keep the bench database for inspection")
 
     def handle(self, *args, **options):
-        for name in ("subscribers", "papers", "sample", "naive_sample"):
+        for name in ("subscribers", "papers", "sample", "naive_sample", "send_processes"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1 (got {options[name]})")
         _, table = runner.run(
@@ -34,6 +40,7 @@ class Command(BaseCommand):
             naive_sample=options["naive_sample"],
             seed=options["seed"],
             keep_db=options["keep_db"],
+            send_processes=options["send_processes"],
             say=self.stdout.write,
         )
         self.stdout.write(table)
