@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from digest.admin import preview_next_digest, send_now
 from subscriptions import services
 from subscriptions.models import Interest, Subscriber
 
@@ -23,7 +24,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
     date_hierarchy = "created_at"
     inlines = [InterestInline]
-    actions = ["pause", "resume", "resend_confirmation"]
+    actions = ["pause", "resume", "resend_confirmation", preview_next_digest, send_now]
 
     def get_queryset(self, request):
         return (
