@@ -21,7 +21,6 @@ from functools import cached_property
 from datetime import timedelta
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone

@@ -19,16 +19,29 @@ def require(condition, what):
     pytest.skip(f"{what} is not available here")
 
 
-@pytest.fixture
-def redis_url():
-    """The real Redis on this machine (a database of its own, flushed around each test)."""
-    require(reachable(TEST_REDIS_URL), f"Redis at {TEST_REDIS_URL}")
+def flushed_redis(url):
+    """The real Redis database at `url`, flushed before and after the test."""
+    require(reachable(url), f"Redis at {url}")
     import redis
 
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client = redis.Redis.from_url(url)
     client.flushdb()
-    yield TEST_REDIS_URL
+    yield url
     client.flushdb()
+
+
+@pytest.fixture
+def redis_url():
+    """The real Redis on this machine, for the cache (a database of its own)."""
+    yield from flushed_redis(TEST_REDIS_URL)
+
+
+@pytest.fixture
+def broker(postgres):
+    """The real Redis as the Celery broker of real worker processes (another database)."""
+    from tests.pipeline_services import PIPELINE_REDIS_URL
+
+    yield from flushed_redis(PIPELINE_REDIS_URL)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import shutil
 from datetime import timedelta
 
 import pytest
-import redis
 
 from digest import sending
 from digest.models import Digest
@@ -20,7 +19,6 @@ from digest.tasks import plan_and_send_due
 from subscriptions.models import Subscriber
 from tests.conftest import require
 from tests.pipeline_services import (
-    PIPELINE_REDIS_URL,
     RedisServer,
     client_app,
     make_papers,
@@ -30,18 +28,8 @@ from tests.pipeline_services import (
     stub_postmark,
     wait_for,
 )
-from tests.settings import reachable
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def broker(postgres):
-    require(reachable(PIPELINE_REDIS_URL), f"Redis at {PIPELINE_REDIS_URL}")
-    client = redis.Redis.from_url(PIPELINE_REDIS_URL)
-    client.flushdb()
-    yield PIPELINE_REDIS_URL
-    client.flushdb()
 
 
 @pytest.fixture

@@ -2,25 +2,13 @@
 embedded, and the day's digests still go out (real worker, real Redis, real SMTP sink)."""
 
 import pytest
-import redis
 
 from digest.models import Digest
 from papers.models import IngestRun, Paper, PaperEmbedding, Source
 from subscriptions.models import Interest
-from tests.conftest import require
-from tests.pipeline_services import PIPELINE_REDIS_URL, client_app, make_subscribers, running_workers, smtp_sink, wait_for
-from tests.settings import reachable
+from tests.pipeline_services import client_app, make_subscribers, running_workers, smtp_sink, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def broker(postgres):
-    require(reachable(PIPELINE_REDIS_URL), f"Redis at {PIPELINE_REDIS_URL}")
-    client = redis.Redis.from_url(PIPELINE_REDIS_URL)
-    client.flushdb()
-    yield PIPELINE_REDIS_URL
-    client.flushdb()
 
 
 def test_a_broken_source_fails_alone_and_the_digests_still_go_out(broker, fixture_path, tmp_path):
