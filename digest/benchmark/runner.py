@@ -181,6 +181,7 @@ def time_rank(subscriber_ids, now):
     chunk, as plan_digests does, but only rank() is the rank stage; loading is reported beside it."""
     weights = Weights.from_settings()
     ranking, loading = Timer(), Timer()
+    candidate_sets = {}  # as in plan_digests: chunks whose windows start alike share their candidates
     with bar(len(subscriber_ids), "rank", "subscribers") as progress:
         for start in range(0, len(subscriber_ids), weights.chunk_size):
             with loading():
@@ -190,10 +191,16 @@ def time_rank(subscriber_ids, now):
                     )
                 )
                 windows = planning.window_starts(subscribers, now)
-                candidates = planning.load_candidates(min(windows.values()), now, weights)
+                since = min(windows.values())
+                if since not in candidate_sets:
+                    candidate_sets[since] = planning.load_candidates(since, now, weights)
+                candidates = candidate_sets[since]
                 profiles = planning._profiles(subscribers, windows, candidates)
             with ranking():
-                rank(candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights)
+                rank(
+                    candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights,
+                    keyword_index=candidates.keyword_index,
+                )
             progress.update(len(subscribers))
     return ranking.seconds, loading.seconds
 
