@@ -3,32 +3,22 @@ from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from config.admin import ReadOnlyInline
+
 from .models import DeliveryEvent, Digest, DigestItem
 
 PREVIEW_LIMIT = 10
 
 
-class DigestItemInline(admin.TabularInline):
+class DigestItemInline(ReadOnlyInline):
     model = DigestItem
     fields = ["rank", "paper", "score", "matched", "matched_kind"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["rank"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class DeliveryEventInline(admin.TabularInline):
+class DeliveryEventInline(ReadOnlyInline):
     model = DeliveryEvent
     fields = ["event_type", "recipient", "occurred_at", "esp", "detail"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Digest)

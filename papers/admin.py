@@ -4,6 +4,8 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from config.admin import ReadOnlyInline
+
 from . import embeddings
 from .ingest import ingest_source
 from .models import Appearance, IngestRun, Paper, PaperEmbedding, Source
@@ -23,15 +25,9 @@ class EmbeddingStateFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(vector)) if self.value() == "yes" else queryset.exclude(Exists(vector))
 
 
-class AppearanceInline(admin.TabularInline):
+class AppearanceInline(ReadOnlyInline):
     model = Appearance
     fields = ["listed_on", "source", "rank", "upvotes", "run"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Paper)
