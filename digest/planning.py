@@ -48,6 +48,7 @@ class Candidates:
 
     ids: np.ndarray
     vectors: np.ndarray
+    title_vectors: np.ndarray
     seen_at: list
     texts: list
     upvotes: np.ndarray | None
@@ -55,6 +56,13 @@ class Candidates:
     @cached_property
     def keyword_index(self):
         return KeywordIndex(self.texts)
+
+    def rank(self, profiles, weights):
+        """`digest.ranking.rank` of these candidates for the profiles; the word index is built once per set."""
+        return rank(
+            self.vectors, profiles, self.texts, self.upvotes, weights,
+            keyword_index=self.keyword_index, title_vectors=self.title_vectors,
+        )
 
 
 def plan_digests(subscriber_ids, issue_date, now=None, progress=None):
@@ -158,11 +166,7 @@ def rank_subscribers(subscribers, windows, now, weights, k=None, candidate_sets=
         if candidate_sets is not None:
             candidate_sets[since] = candidates
     profiles = _profiles(subscribers, windows, candidates, k)
-    ranking = rank(
-        candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights,
-        keyword_index=candidates.keyword_index if any(p.excluded for p in profiles) else None,
-    )
-    return candidates, ranking
+    return candidates, candidates.rank(profiles, weights)
 
 
 def window_starts(subscribers, now):
@@ -180,17 +184,25 @@ def window_starts(subscribers, now):
 
 
 def load_candidates(since, until, weights):
-    """Embedded papers first seen in (since, until] (since None: all), with text and (when weighted) upvotes."""
+    """Embedded papers first seen in (since, until] (since None: all), with text and (when weighted) upvotes.
+
+    A paper embedded before title vectors existed stands in with its title+abstract vector
+    until `embed` fills its title vector in.
+    """
     papers = Paper.objects.filter(first_seen_at__lte=until, embeddings__model_name=embeddings.model_name())
     if since is not None:
         papers = papers.filter(first_seen_at__gt=since)
     rows = list(
         papers
         .order_by("pk")
-        .values_list("pk", "title", "abstract", "first_seen_at", "embeddings__vector")
+        .values_list("pk", "title", "abstract", "first_seen_at", "embeddings__vector", "embeddings__title_vector")
     )
     ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
     vectors = np.vstack([embeddings.from_bytes(row[4]) for row in rows]) if rows else np.zeros((0, 0), np.float32)
+    title_vectors = (
+        np.vstack([embeddings.from_bytes(row[5] if row[5] is not None else row[4]) for row in rows])
+        if rows else vectors
+    )
     upvotes = None
     if weights.upvote_weight and rows:
         best = dict(
@@ -203,6 +215,7 @@ def load_candidates(since, until, weights):
     return Candidates(
         ids=ids,
         vectors=vectors,
+        title_vectors=title_vectors,
         seen_at=[row[3] for row in rows],
         texts=[f"{row[1]} {row[2]}" for row in rows],
         upvotes=upvotes,

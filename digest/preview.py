@@ -26,10 +26,13 @@ class PreviewItem:
         self.similarity = match.similarity
         self.penalty = match.penalty
         self.trending = match.trending
+        self.word_match = match.word_match
 
     @property
     def breakdown(self):
         parts = [f"similarity {self.similarity:.3f} to '{self.matched}'"]
+        if self.word_match:
+            parts.append(f"+ {self.word_match:.3f} for shared words")
         if self.penalty:
             parts.append(f"- {self.penalty:.3f} near a disliked paper or topic")
         if self.trending:

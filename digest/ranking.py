@@ -9,6 +9,12 @@ the cosine similarity):
 1. similarity = the BEST match over the subscriber's positive vectors (text interests and
    liked papers). Never the average: someone who follows both protein folding and compilers
    must get the best papers of each field, not the papers halfway between them.
+   A paper matches a vector by the better of its title+abstract vector and, with
+   TITLE_MATCH, its title vector: a short interest often says what a title says, while
+   the abstract adds method and results that pull its vector away. A text interest also
+   gets WORD_MATCH_WEIGHT x its BM25 score over today's candidates (scaled so its
+   best-matching candidate gets 1): a reader who types "speculative decoding" means those
+   words, and the model alone ranks papers that merely sound alike next to them.
 2. penalty = DISLIKE_PENALTY x how far the closest negative vector (disliked paper or
    "less of this" interest) is above DISLIKE_MARGIN, scaled to 0..1. Loosely related papers
    are not punished, near-duplicates of a disliked paper are.
@@ -23,6 +29,9 @@ the cosine similarity):
    paper's score is reduced by DIVERSITY x its similarity to the papers already picked, so
    one digest is not ten variants of one idea.
 
+Both were measured on three judged sets (digest/evaluation/; NDCG@5 averaged over 36
+profiles 0.735 -> 0.775, better on each set); the weights are settings.
+
 Subscribers are ranked in chunks of CHUNK_SIZE: every chunk is one matrix product
 (positive vectors of the chunk x candidates), so cost grows linearly with subscribers x
 candidates and memory stays flat.
@@ -30,11 +39,14 @@ candidates and memory stays flat.
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 
 NO_SCORE = np.float32(-np.inf)
 LAST_RESORT = np.finfo(np.float32).min
@@ -52,6 +64,8 @@ class Weights:
     upvote_weight: float = 0.0
     diversity: float = 0.0
     every_interest: bool = True
+    title_match: bool = True
+    word_match_weight: float = 0.2
     chunk_size: int = 2000
 
     @classmethod
@@ -66,6 +80,8 @@ class Weights:
             "upvote_weight": ranking["UPVOTE_WEIGHT"],
             "diversity": ranking["DIVERSITY"],
             "every_interest": ranking["EVERY_INTEREST"],
+            "title_match": ranking["TITLE_MATCH"],
+            "word_match_weight": ranking["WORD_MATCH_WEIGHT"],
             "chunk_size": ranking["CHUNK_SIZE"],
         }
         values.update(overrides)
@@ -96,6 +112,10 @@ class Profile:
     def kind(self, row):
         return self.kinds[row] if self.kinds else "topic"
 
+    def topic_rows(self):
+        """Rows of text interests (their labels are the subscriber's own words)."""
+        return [row for row in range(len(self.positives)) if self.kind(row) == "topic"]
+
 
 class Match(NamedTuple):
     """One ranked paper for one subscriber, with everything needed to explain it."""
@@ -107,6 +127,7 @@ class Match(NamedTuple):
     similarity: float  # cosine similarity to that positive vector
     penalty: float  # subtracted for closeness to a disliked paper / negative interest
     trending: float  # added for community upvotes
+    word_match: float = 0.0  # added for the words a text interest shares with the paper
 
 
 _WORD = re.compile(r"\w+")
@@ -119,7 +140,7 @@ def keyword_pattern(keyword):
 
 
 class KeywordIndex:
-    """Excluded-keyword masks over one set of candidate texts, each keyword computed once.
+    """The words of one set of candidate texts: excluded-keyword masks and BM25 word matches.
 
     The texts are split into words once: a one-word keyword is then a dictionary lookup,
     and a phrase is confirmed by its pattern only in the texts holding all of its words.
@@ -127,12 +148,20 @@ class KeywordIndex:
     100,000 subscribers; the planner keeps one index per candidate set for a whole run.
     """
 
+    BM25_K1 = 1.5
+    BM25_B = 0.75
+
     def __init__(self, texts):
         self.texts = [text.lower() for text in texts]
         self.postings = {}
+        self.counts = {}  # word -> [occurrences in each text of its postings]
+        self.lengths = np.zeros(len(self.texts), dtype=np.float32)
         for position, text in enumerate(self.texts):
-            for word in set(_WORD.findall(text)):
+            words = _WORD.findall(text)
+            self.lengths[position] = len(words)
+            for word, count in Counter(words).items():
                 self.postings.setdefault(word, []).append(position)
+                self.counts.setdefault(word, []).append(count)
         self.masks = {}
 
     def __len__(self):
@@ -152,6 +181,56 @@ class KeywordIndex:
                 mask[[i for i in sorted(holding) if pattern.search(self.texts[i])]] = True
             self.masks[keyword] = mask
         return self.masks[keyword]
+
+    @cached_property
+    def _bm25_terms(self):
+        """(word -> row, rows x texts sparse BM25 weights), Okapi with a never-negative idf."""
+        columns = {word: row for row, word in enumerate(self.postings)}
+        n = len(self.texts)
+        self._idf = np.zeros(len(columns), dtype=np.float32)
+        lengths = self.lengths / max(float(self.lengths.mean()), 1.0) if n else self.lengths
+        rows, cols, values = [], [], []
+        for word, row in columns.items():
+            positions = np.asarray(self.postings[word])
+            counts = np.asarray(self.counts[word], dtype=np.float32)
+            idf = np.log1p((n - len(positions) + 0.5) / (len(positions) + 0.5))
+            self._idf[row] = idf
+            saturation = counts * (self.BM25_K1 + 1) / (
+                counts + self.BM25_K1 * (1 - self.BM25_B + self.BM25_B * lengths[positions])
+            )
+            rows.append(np.full(len(positions), row))
+            cols.append(positions)
+            values.append(idf * saturation)
+        if not rows:
+            return columns, sparse.csr_matrix((0, n), dtype=np.float32)
+        matrix = sparse.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(columns), n), dtype=np.float32,
+        )
+        return columns, matrix
+
+    def word_match(self, queries):
+        """(queries x texts) BM25 of each query over the texts, as a share (0..1) of the score of a
+        text holding every query word once at average length, so a query that shares only "and"
+        or "models" with today's papers adds next to nothing (words no text holds count fully)."""
+        columns, terms = self._bm25_terms
+        n = len(self.texts)
+        unknown_idf = float(np.log1p((n + 0.5) / 0.5))
+        rows, cols, bounds = [], [], np.zeros((len(queries), 1), dtype=np.float32)
+        for row, query in enumerate(queries):
+            for word in set(_WORD.findall(query.lower())):
+                column = columns.get(word)
+                if column is None:
+                    bounds[row] += unknown_idf
+                else:
+                    rows.append(row)
+                    cols.append(column)
+                    bounds[row] += self._idf[column]
+        picks = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(queries), len(columns))
+        )
+        scores = (picks @ terms).toarray()
+        return np.clip(np.divide(scores, bounds, out=np.zeros_like(scores), where=bounds > 0), 0, 1)
 
     def mask(self, keywords):
         """Boolean mask over the texts: True where any keyword occurs (whole word, any case)."""
@@ -175,15 +254,18 @@ def trending_bonus(upvotes, weight):
     return (weight * votes / top).astype(np.float32)
 
 
-def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None, keyword_index=None):
+def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None, keyword_index=None,
+         title_vectors=None):
     """Rank `candidates` for every profile.
 
-    candidates: (n, d) float32 normalised paper vectors.
+    candidates: (n, d) float32 normalised paper vectors (title + abstract).
     profiles: list of `Profile` (one per subscriber).
-    candidate_texts: n strings (title + abstract), needed only for excluded keywords.
+    candidate_texts: n strings (title + abstract), for excluded keywords and the word match
+        (without them the score is the vectors' similarity alone).
     keyword_index: a `KeywordIndex` over those texts, to reuse across calls (built on demand).
     upvotes: optional n community upvote counts (None / NaN for unknown).
     weights: `Weights`; defaults to settings.RANKING.
+    title_vectors: optional (n, d) vectors of the titles alone (used with weights.title_match).
 
     Returns a `Ranking`: ranking[i] is profile i's list of `Match` (candidate index, score,
     matched label and kind, similarity, penalty, trending), best first, at most profile.k
@@ -191,7 +273,11 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None,
     """
     weights = weights or Weights.from_settings()
     candidates = np.ascontiguousarray(candidates, dtype=np.float32)
-    if keyword_index is None and candidate_texts is not None and any(p.excluded for p in profiles):
+    titles = None
+    if weights.title_match and title_vectors is not None and len(title_vectors):
+        titles = np.ascontiguousarray(title_vectors, dtype=np.float32)
+    needs_words = weights.word_match_weight > 0 or any(p.excluded for p in profiles)
+    if keyword_index is None and candidate_texts is not None and needs_words:
         keyword_index = KeywordIndex(candidate_texts)
     bonus = trending_bonus(upvotes, weights.upvote_weight)
     gram = candidates @ candidates.T if weights.diversity > 0 and len(candidates) <= GRAM_LIMIT else None
@@ -199,23 +285,30 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None,
     results = Ranking(chunk_size)
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        results.add(_rank_chunk(candidates, chunk, keyword_index, bonus, weights, gram), len(chunk))
+        results.add(_rank_chunk(candidates, titles, chunk, keyword_index, bonus, weights, gram), len(chunk))
     return results
 
 
-def _segment_max(vectors, counts, candidates):
-    """Similarities of every vector, and per owner (rows grouped by owner, `counts` each) the best of them.
+def _similarities(vectors, candidates, titles):
+    """Cosine similarity of every vector to every candidate: the better of its two vectors when titles are given."""
+    similarities = vectors @ candidates.T
+    if titles is not None:
+        np.maximum(similarities, vectors @ titles.T, out=similarities)
+    return similarities
+
+
+def _segment_max(similarities, counts):
+    """Per owner (rows grouped by owner, `counts` each) the best of the rows' similarities.
 
     A loop over the position within each group (a handful of interests) is several times
     faster than np.maximum.reduceat over the whole matrix.
     """
-    similarities = vectors @ candidates.T
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     best = similarities[starts]
     for j in range(1, int(counts.max(initial=1))):
         more = np.flatnonzero(counts > j)
         best[more] = np.maximum(best[more], similarities[starts[more] + j])
-    return similarities, best, starts
+    return best, starts
 
 
 def _matched_rows(similarities, counts, starts, picked):
@@ -231,7 +324,7 @@ def _matched_rows(similarities, counts, starts, picked):
     return rows
 
 
-def _rank_chunk(candidates, profiles, keyword_index, bonus, weights, gram):
+def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gram):
     n_candidates, dim = candidates.shape
     active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
     if not active:
@@ -242,7 +335,12 @@ def _rank_chunk(candidates, profiles, keyword_index, bonus, weights, gram):
     counts = np.fromiter((len(p.positives) for p in members), np.int64, count)
     owners = np.repeat(np.arange(count), counts)
     positives = np.concatenate([np.asarray(p.positives, dtype=np.float32).reshape(-1, dim) for p in members])
-    similarities, best, starts = _segment_max(positives, counts, candidates)
+    similarities = _similarities(positives, candidates, titles)
+    words = None
+    if weights.word_match_weight and keyword_index is not None:
+        words = _word_match(members, counts, keyword_index, weights.word_match_weight, similarities.shape)
+        similarities += words
+    best, starts = _segment_max(similarities, counts)
 
     penalty = np.zeros_like(best)
     with_negatives = [j for j, p in enumerate(members) if p.negatives is not None and len(p.negatives)]
@@ -251,7 +349,7 @@ def _rank_chunk(candidates, profiles, keyword_index, bonus, weights, gram):
         negatives = np.concatenate(
             [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
         )
-        _, closest, _ = _segment_max(negatives, neg_counts, candidates)
+        closest, _ = _segment_max(_similarities(negatives, candidates, titles), neg_counts)
         scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
         penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
 
@@ -289,12 +387,30 @@ def _rank_chunk(candidates, profiles, keyword_index, bonus, weights, gram):
 
     picked_best = np.take_along_axis(best, picked, axis=1)
     matched_row = _matched_rows(similarities, counts, starts, picked)
+    picked_words = np.zeros_like(picked_score)
+    if words is not None:
+        picked_words = words[starts[:, None] + matched_row, picked]
+        picked_best = picked_best - picked_words
     picked_penalty = np.take_along_axis(penalty, picked, axis=1)
     picked_bonus = bonus[picked] if bonus is not None else np.zeros_like(picked_score)
 
     return _ChunkResult(
-        active, members, picked, picked_score, matched_row, picked_best, picked_penalty, picked_bonus
+        active, members, picked, picked_score, matched_row, picked_best, picked_penalty, picked_bonus, picked_words
     )
+
+
+def _word_match(members, counts, keyword_index, weight, shape):
+    """weight x the BM25 word match of each text interest, on its row (other rows zero)."""
+    words = np.zeros(shape, dtype=np.float32)
+    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rows, queries = [], []
+    for offset, profile in zip(offsets.tolist(), members):
+        for row in profile.topic_rows():
+            rows.append(offset + row)
+            queries.append(profile.labels[row])
+    if rows:
+        words[rows] = np.float32(weight) * keyword_index.word_match(queries)
+    return words
 
 
 class _ChunkResult:
@@ -310,9 +426,12 @@ class _ChunkResult:
         if j is None:
             return []
         profile = self.members[j]
-        index, score, row, similarity, penalty, trending = (column[j].tolist() for column in self.columns)
+        index, score, row, similarity, penalty, trending, words = (column[j].tolist() for column in self.columns)
         return [
-            Match(index[i], score[i], profile.labels[row[i]], profile.kind(row[i]), similarity[i], penalty[i], trending[i])
+            Match(
+                index[i], score[i], profile.labels[row[i]], profile.kind(row[i]), similarity[i], penalty[i],
+                trending[i], words[i],
+            )
             for i in range(min(profile.k, len(index)))
             if score[i] != -math.inf
         ]

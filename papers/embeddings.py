@@ -1,8 +1,9 @@
 """Sentence embeddings: one model per process, batched, normalised, never computed twice.
 
-Vectors are L2-normalised float32, so a dot product is the cosine similarity. Each stored
-vector carries the model name and a hash of the text it read: a paper is embedded again
-only when its text or the model changes.
+Vectors are L2-normalised float32, so a dot product is the cosine similarity. Each paper
+gets two per model, one of its title and abstract and one of its title alone (see
+PaperEmbedding), stored with the model name and a hash of the text: a paper is embedded
+again only when its text or the model changes.
 """
 
 import hashlib
@@ -90,12 +91,14 @@ def from_bytes(blob):
 
 
 def pending_papers(queryset=None):
-    """Papers without a current vector for the configured model (missing or stale text)."""
+    """Papers without current vectors for the configured model (missing, stale text, or no title vector yet)."""
     from .models import Paper, PaperEmbedding
 
     queryset = queryset if queryset is not None else Paper.objects.all()
     current = dict(
-        PaperEmbedding.objects.filter(model_name=model_name(), paper__in=queryset).values_list("paper_id", "text_hash")
+        PaperEmbedding.objects.filter(
+            model_name=model_name(), paper__in=queryset, title_vector__isnull=False
+        ).values_list("paper_id", "text_hash")
     )
     return [
         paper
@@ -105,7 +108,11 @@ def pending_papers(queryset=None):
 
 
 def embed_papers(papers, batch_size=None, progress=None):
-    """Embed and store the given papers in batches; returns (count, seconds in the model)."""
+    """Embed and store the given papers in batches; returns (count, seconds in the model).
+
+    A paper whose title+abstract vector is still current (it only lacks a title vector,
+    as every paper embedded before title vectors did) has only its title read.
+    """
     from .models import PaperEmbedding
 
     papers = list(papers)
@@ -114,23 +121,23 @@ def embed_papers(papers, batch_size=None, progress=None):
     model_seconds = 0.0
     for start in range(0, len(papers), batch_size):
         batch = papers[start : start + batch_size]
-        texts = [paper.embedding_text for paper in batch]
+        existing = {
+            row.paper_id: row for row in PaperEmbedding.objects.filter(model_name=name, paper__in=[p.id for p in batch])
+        }
+        rows = [existing.get(paper.id) or PaperEmbedding(paper_id=paper.id, model_name=name) for paper in batch]
+        hashes = [text_hash(paper.embedding_text) for paper in batch]
+        stale = [i for i, (row, digest) in enumerate(zip(rows, hashes)) if not row.vector or row.text_hash != digest]
         started = time.perf_counter()
-        vectors = encode(texts, batch_size=batch_size)
+        vectors = encode([batch[i].embedding_text for i in stale], batch_size=batch_size)
+        title_vectors = encode([paper.title for paper in batch], batch_size=batch_size)
         model_seconds += time.perf_counter() - started
+        for i, vector in zip(stale, vectors):
+            rows[i].text_hash, rows[i].vector = hashes[i], to_bytes(vector)
+        for row, title_vector in zip(rows, title_vectors):
+            row.title_vector = to_bytes(title_vector)
         with transaction.atomic():
-            existing = {
-                row.paper_id: row
-                for row in PaperEmbedding.objects.filter(model_name=name, paper__in=[p.id for p in batch])
-            }
-            fresh, stale = [], []
-            for paper, text, vector in zip(batch, texts, vectors):
-                row = existing.get(paper.id) or PaperEmbedding(paper_id=paper.id, model_name=name)
-                row.text_hash = text_hash(text)
-                row.vector = to_bytes(vector)
-                (stale if row.pk else fresh).append(row)
-            PaperEmbedding.objects.bulk_create(fresh)
-            PaperEmbedding.objects.bulk_update(stale, ["text_hash", "vector"])
+            PaperEmbedding.objects.bulk_create([row for row in rows if not row.pk])
+            PaperEmbedding.objects.bulk_update([row for row in rows if row.pk], ["text_hash", "vector", "title_vector"])
         if progress:
             progress(len(batch))
     return len(papers), model_seconds

@@ -151,12 +151,20 @@ class Appearance(models.Model):
 
 
 class PaperEmbedding(models.Model):
-    """One normalised float32 vector per paper per model, with a hash of the text it read."""
+    """Normalised float32 vectors of one paper for one model, with a hash of the text they read.
+
+    `vector` reads the title and the abstract; `title_vector` the title alone. A short
+    interest ("text-to-image diffusion") often matches a title far better than a
+    250-word abstract that also covers method and results, so the ranker takes the better
+    of the two (RANKING_TITLE_MATCH). Rows from before title vectors have none until the
+    next `embed` run fills them in.
+    """
 
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="embeddings")
     model_name = models.CharField(max_length=300)
     text_hash = models.CharField(max_length=40)
     vector = models.BinaryField()
+    title_vector = models.BinaryField(null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -30,6 +30,19 @@ def test_embed_gives_every_pending_paper_a_normalised_vector_and_reports_the_rat
     assert vector.dtype == np.float32 and abs(np.linalg.norm(vector) - 1) < 1e-5
 
 
+def test_papers_embedded_before_title_vectors_get_one_with_only_their_title_read(fixture_path, fake_model):
+    ingest(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
+    embed()
+    before = dict(PaperEmbedding.objects.values_list("paper_id", "vector"))
+    PaperEmbedding.objects.update(title_vector=None)  # as the rows were before the migration
+    fake_model.texts.clear()
+
+    assert embed().startswith("Embedded 29 papers in ")
+    assert sorted(fake_model.texts) == sorted(Paper.objects.values_list("title", flat=True))
+    assert not PaperEmbedding.objects.filter(title_vector=None).exists()
+    assert dict(PaperEmbedding.objects.values_list("paper_id", "vector")) == before
+
+
 def test_embedding_again_embeds_nothing(fixture_path, fake_model):
     ingest(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
     embed()
@@ -48,5 +61,5 @@ def test_a_paper_whose_text_changed_is_embedded_again_and_only_it(fixture_path, 
     fake_model.texts.clear()
 
     assert embed().startswith("Embedded 1 paper in ")
-    assert fake_model.texts == [paper.embedding_text]
+    assert fake_model.texts == [paper.embedding_text, paper.title]
     assert PaperEmbedding.objects.count() == 29

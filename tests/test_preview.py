@@ -23,7 +23,7 @@ def test_the_preview_is_the_digest_that_would_be_sent_with_a_score_breakdown():
     assert subject.startswith("Your papers for ") and titles_of("proteins")[0] in subject
     assert titles_of("proteins")[0] in text and titles_of("proteins")[0] in html
     assert items[0].breakdown.startswith("similarity 0.")
-    assert "'protein structure prediction' = " in items[0].breakdown
+    assert "'protein structure prediction' + 0.200 for shared words = " in items[0].breakdown
     assert not Digest.objects.exists() and not mail.outbox
 
 

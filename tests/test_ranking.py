@@ -85,6 +85,43 @@ def test_an_excluded_keyword_removes_the_paper_whatever_its_score():
     assert [m.index for m in matches] == [1]
 
 
+def test_a_paper_whose_title_says_the_interest_is_found_even_when_its_abstract_wanders_off():
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=1)
+    wandering = unit(0.5, 0, 1)  # its abstract is mostly about something else
+    middling = unit(1, 0, 0.9)
+    titles = np.vstack([unit(1, 0.05), middling])
+
+    with_titles = ranked([wandering, middling], profile, title_vectors=titles)
+    without = ranked([wandering, middling], profile, title_vectors=titles, weights=Weights(min_score=-1, title_match=False))
+
+    assert [m.index for m in with_titles] == [0] and with_titles[0].similarity > 0.99
+    assert [m.index for m in without] == [1]
+
+
+def test_the_words_of_an_interest_lift_the_papers_that_use_them_over_ones_that_only_sound_alike():
+    profile = Profile(positives=PROTEINS[None], labels=["speculative decoding"], k=2)
+    texts = ["Faster generation with small draft models", "Speculative decoding for fast LLM inference"]
+
+    matches = ranked([PROTEIN_PAPER, PROTEIN_PAPER], profile, candidate_texts=texts)
+
+    assert [m.index for m in matches] == [1, 0]
+    assert matches[0].word_match > 0.1 and matches[1].word_match == 0
+    assert matches[0].score == pytest.approx(matches[0].similarity + matches[0].word_match)
+    assert matches[0].similarity == pytest.approx(matches[1].similarity)
+
+
+def test_words_shared_only_by_chance_add_next_to_nothing():
+    from digest.ranking import KeywordIndex
+
+    texts = ["Proteins and ligands", "Compilers and linkers", "Troubadour songs of medieval Provence"] * 3
+    index = KeywordIndex(texts)
+
+    scores = index.word_match(["medieval poetry and troubadour songs", "nothing here at all"])
+
+    assert scores[0, :2].max() < 0.1 and scores[0, 2] > 0.4
+    assert not scores[1].any()
+
+
 def test_nothing_below_the_minimum_score_is_offered():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=5)
 
@@ -179,11 +216,14 @@ def test_the_default_weights_come_from_settings_and_are_sensible():
         upvote_weight=settings.RANKING["UPVOTE_WEIGHT"],
         diversity=settings.RANKING["DIVERSITY"],
         every_interest=settings.RANKING["EVERY_INTEREST"],
+        title_match=settings.RANKING["TITLE_MATCH"],
+        word_match_weight=settings.RANKING["WORD_MATCH_WEIGHT"],
         chunk_size=settings.RANKING["CHUNK_SIZE"],
     )
     assert (weights.min_score, weights.dislike_penalty, weights.dislike_margin) == (0.25, 0.5, 0.35)
     assert (weights.upvote_weight, weights.diversity, weights.chunk_size) == (0.0, 0.0, 2000)
-    assert weights.every_interest is True
+    assert weights.every_interest is True and weights.title_match is True
+    assert weights.word_match_weight == 0.2
 
 
 def test_excluded_keywords_match_whole_words_and_phrases_in_any_case():

@@ -7,9 +7,13 @@ and build the email. Same formulas, same templates and same results as the real 
 measure exactly what batching and matrices buy.
 """
 
+import math
+import re
+from collections import Counter
+
 from digest.models import Digest, DigestItem
 from digest.planning import FIRST_LOOKBACK
-from digest.ranking import Weights, keyword_pattern
+from digest.ranking import KeywordIndex, Weights, keyword_pattern
 from digest.render import digest_message
 from papers import embeddings
 from papers.models import Paper, PaperEmbedding
@@ -25,6 +29,24 @@ def paper_vector(paper_id):
     return embeddings.from_bytes(row.vector).tolist()
 
 
+def word_match(query, texts):
+    """BM25 of one query over the texts, scaled so the best text gets 1 (as KeywordIndex.word_match)."""
+    words = [re.findall(r"\w+", text.lower()) for text in texts]
+    mean_length = max(sum(len(w) for w in words) / max(len(words), 1), 1.0)
+    frequency = Counter(word for w in words for word in set(w))
+    k1, b = KeywordIndex.BM25_K1, KeywordIndex.BM25_B
+    scores = []
+    for text_words in words:
+        counts, score = Counter(text_words), 0.0
+        for word in set(re.findall(r"\w+", query.lower())):
+            if counts[word]:
+                idf = math.log1p((len(words) - frequency[word] + 0.5) / (frequency[word] + 0.5))
+                score += idf * counts[word] * (k1 + 1) / (counts[word] + k1 * (1 - b + b * len(text_words) / mean_length))
+        scores.append(score)
+    best = max(scores, default=0.0)
+    return [score / best if best > 0 else 0.0 for score in scores]
+
+
 def rank(subscriber_id, now, weights=None):
     """[(score, paper_id, matched label)] best first, for one subscriber's first digest."""
     weights = weights or Weights.from_settings()
@@ -38,37 +60,56 @@ def rank(subscriber_id, now, weights=None):
             continue
         if interest.paper_id:
             vector = paper_vector(interest.paper_id)
+            text = None
         elif interest.embedding:
             vector = embeddings.from_bytes(interest.embedding).tolist()
+            text = interest.text
         else:
             continue
         if interest.kind in Interest.POSITIVE:
-            positives.append((interest.label, vector))
+            positives.append((interest.label, vector, text))
         else:
             negatives.append(vector)
     minimum = weights.min_score if subscriber.min_relevance is None else subscriber.min_relevance
     scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
     vectors = {
-        row.paper_id: embeddings.from_bytes(row.vector).tolist()
+        row.paper_id: (
+            embeddings.from_bytes(row.vector).tolist(),
+            embeddings.from_bytes(row.title_vector if row.title_vector is not None else row.vector).tolist(),
+        )
         for row in PaperEmbedding.objects.filter(model_name=embeddings.model_name())
     }
+
+    def similarity(interest_vector, paper_vectors):
+        full, title = paper_vectors
+        return max(dot(interest_vector, full), dot(interest_vector, title)) if weights.title_match else dot(interest_vector, full)
+
+    papers = [
+        paper
+        for paper in Paper.objects.filter(first_seen_at__gt=window_start, first_seen_at__lte=now).exclude(
+            id__in=list(already_sent)
+        )
+        if paper.id in vectors
+    ]
+    texts = [f"{paper.title} {paper.abstract}" for paper in papers]
+    words = {text: word_match(text, texts) for _, _, text in positives if text and weights.word_match_weight}
     scored = []
-    candidates = Paper.objects.filter(first_seen_at__gt=window_start, first_seen_at__lte=now).exclude(
-        id__in=list(already_sent)
-    )
-    for paper in candidates:
-        vector = vectors.get(paper.id)
-        if vector is None:
+    for position, (paper, text) in enumerate(zip(papers, texts)):
+        vector = vectors[paper.id]
+        if any(pattern.search(text.lower()) for pattern in excluded):
             continue
-        text = f"{paper.title} {paper.abstract}".lower()
-        if any(pattern.search(text) for pattern in excluded):
-            continue
-        best, label = max(((dot(p, vector), name) for name, p in positives), default=(None, ""))
+        best, label = max(
+            (
+                (similarity(p, vector) + (weights.word_match_weight * words[t][position] if t in words else 0.0), name)
+                for name, p, t in positives
+            ),
+            default=(None, ""),
+        )
         if best is None:
             continue
         penalty = 0.0
         if negatives:
-            closest = max(dot(n, vector) for n in negatives)
+            closest = max(similarity(n, vector) for n in negatives)
             penalty = max(0.0, closest - weights.dislike_margin) * scale
         relevance = best - penalty
         if relevance >= minimum:

@@ -44,7 +44,7 @@ from digest.benchmark import data, naive, report
 from digest.benchmark.database import throwaway_database
 from digest.benchmark.sink import smtp_sink
 from digest.models import Digest, DigestItem
-from digest.ranking import Weights, rank
+from digest.ranking import Weights
 from digest.render import digest_message
 from digest.sending import send_batch
 from papers import embeddings
@@ -177,8 +177,8 @@ def time_embed(paper_ids):
 
 
 def time_rank(subscriber_ids, now):
-    """(ranking seconds, loading seconds): planning's own loaders feed digest.ranking.rank chunk by
-    chunk, as plan_digests does, but only rank() is the rank stage; loading is reported beside it."""
+    """(ranking seconds, loading seconds): planning's own loaders feed Candidates.rank chunk by
+    chunk, as plan_digests does, but only the ranking is the rank stage; loading is reported beside it."""
     weights = Weights.from_settings()
     ranking, loading = Timer(), Timer()
     candidate_sets = {}  # as in plan_digests: chunks whose windows start alike share their candidates
@@ -197,10 +197,7 @@ def time_rank(subscriber_ids, now):
                 candidates = candidate_sets[since]
                 profiles = planning._profiles(subscribers, windows, candidates)
             with ranking():
-                rank(
-                    candidates.vectors, profiles, candidates.texts, candidates.upvotes, weights,
-                    keyword_index=candidates.keyword_index,
-                )
+                candidates.rank(profiles, weights)
             progress.update(len(subscribers))
     return ranking.seconds, loading.seconds
 

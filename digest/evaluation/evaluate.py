@@ -6,7 +6,7 @@ the project, read with the project's own parsers) and `profiles`, each with a `s
 `interests` and `judgments` {paper title: grade} for every paper of the source.
 
 Our side is exactly the production scoring (`digest.ranking.rank` with the settings'
-weights, paper vectors of `Paper.embedding_text`), so a paper below the minimum score is a
+weights, paper vectors of `Paper.embedding_text` and of the title), so a paper below the minimum score is a
 paper the subscriber would not get, and counts as a miss. BM25 (rank-bm25, Okapi) reads
 title + abstract and gets all of a profile's interests as one query.
 """
@@ -20,7 +20,7 @@ import numpy as np
 from django.conf import settings
 
 from digest.evaluation.metrics import ndcg_at, precision_at
-from digest.ranking import Profile, Weights, rank
+from digest.ranking import KeywordIndex, Profile, Weights, rank
 from papers import embeddings
 from papers.models import Paper, normalise_title
 from papers.parsers import parse
@@ -119,7 +119,9 @@ def evaluate(path, weights=None):
     keys = [normalise_title(p.title) for p in papers]
     weights = weights or Weights.from_settings()
     vectors = embeddings.encode([p.embedding_text for p in papers])
+    title_vectors = embeddings.encode([p.title for p in papers])
     texts = [p.embedding_text for p in papers]
+    keyword_index = KeywordIndex(texts)
     bm25 = BM25Okapi([tokens(text) for text in texts])
     report = Report()
     for profile in data["profiles"]:
@@ -134,6 +136,8 @@ def evaluate(path, weights=None):
             [Profile(positives=embeddings.encode(interests), labels=interests, k=K)],
             candidate_texts=texts,
             weights=weights,
+            keyword_index=keyword_index,
+            title_vectors=title_vectors,
         )[0]
         lexical = bm25.get_scores(tokens(" ".join(interests)))
         report.results.append(

@@ -1,6 +1,6 @@
 """`manage.py recommend --interest TEXT ...`: rank the stored papers for an ad-hoc profile.
 
-The scoring is the production one (`digest.planning.load_candidates` + `digest.ranking.rank`
+The scoring is the production one (`digest.planning.load_candidates` and `Candidates.rank`
 with the settings' weights). With --json, stdout carries only the JSON list: model loading
 progress and log lines go to stderr.
 """
@@ -15,7 +15,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from digest.planning import load_candidates
-from digest.ranking import Profile, Weights, rank
+from digest.ranking import Profile, Weights
 from papers import embeddings
 from papers.models import Paper
 
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         weights = Weights.from_settings()
         candidates = load_candidates(since, timezone.now(), weights)
         profile = Profile(positives=embeddings.encode(interests), labels=interests, k=top)
-        matches = rank(candidates.vectors, [profile], candidates.texts, candidates.upvotes, weights)[0]
+        matches = candidates.rank([profile], weights)[0]
         by_id = Paper.objects.in_bulk([int(candidates.ids[m.index]) for m in matches])
         return matches, [by_id[int(candidates.ids[m.index])] for m in matches]
 
