@@ -55,7 +55,7 @@ class Candidates:
 
     @cached_property
     def keyword_index(self):
-        return KeywordIndex(self.texts)
+        return KeywordIndex(self.texts, word_vectors=embeddings.word_vectors)
 
     def rank(self, profiles, weights):
         """`digest.ranking.rank` of these candidates for the profiles; the word index is built once per set."""

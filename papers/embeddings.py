@@ -8,6 +8,7 @@ again only when its text or the model changes.
 
 import hashlib
 import logging
+import re
 import threading
 import time
 
@@ -19,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 _model = None
 _model_lock = threading.Lock()
+
+WORD = re.compile(r"\w+")
+VECTOR_WORD = re.compile(r"[^\W\d_]{3,64}")  # words that get a vector of their own: letters only, 3 to 64 long
 
 
 class ModelUnavailable(RuntimeError):
@@ -138,9 +142,39 @@ def embed_papers(papers, batch_size=None, progress=None):
         with transaction.atomic():
             PaperEmbedding.objects.bulk_create([row for row in rows if not row.pk])
             PaperEmbedding.objects.bulk_update([row for row in rows if row.pk], ["text_hash", "vector", "title_vector"])
+        started = time.perf_counter()
+        word_vectors(set(WORD.findall(" ".join(paper.embedding_text for paper in batch).lower())))
+        model_seconds += time.perf_counter() - started
         if progress:
             progress(len(batch))
     return len(papers), model_seconds
+
+
+def word_vectors(words):
+    """{word: vector} for those of the words that match VECTOR_WORD: stored ones read, the
+    others embedded once and stored. The embed stage calls it for every new paper's words,
+    so ranking finds them ready; an interest's new words are embedded the first time they
+    are ranked."""
+    from .models import WordVector
+
+    name = model_name()
+    words = sorted({w for w in words if VECTOR_WORD.fullmatch(w)})
+    found = {}
+    for start in range(0, len(words), 5000):
+        chunk = words[start : start + 5000]
+        found.update(
+            (word, from_bytes(blob))
+            for word, blob in WordVector.objects.filter(model_name=name, word__in=chunk).values_list("word", "vector")
+        )
+    missing = [w for w in words if w not in found]
+    if missing:
+        vectors = encode(missing, batch_size=256)
+        WordVector.objects.bulk_create(
+            [WordVector(model_name=name, word=w, vector=to_bytes(v)) for w, v in zip(missing, vectors)],
+            batch_size=1000, ignore_conflicts=True,  # two workers may embed the same new word
+        )
+        found.update(zip(missing, vectors))
+    return found
 
 
 def embed_pending(progress=None):

@@ -150,6 +150,19 @@ class Appearance(models.Model):
         ordering = ["-listed_on", "rank"]
 
 
+class WordVector(models.Model):
+    """One word's vector for one model, so an interest's word can match papers that say it in
+    other words ("pictures" / "images"; see digest.word_match). Kept rather than recomputed:
+    a day's candidates hold some 15,000 distinct words, most of them seen the day before."""
+
+    model_name = models.CharField(max_length=300)
+    word = models.CharField(max_length=64)
+    vector = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_name", "word"], name="one_vector_per_word_and_model")]
+
+
 class PaperEmbedding(models.Model):
     """Normalised float32 vectors of one paper for one model, with a hash of the text they read.
 

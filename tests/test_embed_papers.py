@@ -61,5 +61,5 @@ def test_a_paper_whose_text_changed_is_embedded_again_and_only_it(fixture_path, 
     fake_model.texts.clear()
 
     assert embed().startswith("Embedded 1 paper in ")
-    assert fake_model.texts == [paper.embedding_text, paper.title]
+    assert fake_model.texts == [paper.embedding_text, paper.title, "abstract", "revised"]  # and its new words
     assert PaperEmbedding.objects.count() == 29

@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import CommandError, call_command
 
@@ -23,7 +24,7 @@ def test_the_preview_is_the_digest_that_would_be_sent_with_a_score_breakdown():
     assert subject.startswith("Your papers for ") and titles_of("proteins")[0] in subject
     assert titles_of("proteins")[0] in text and titles_of("proteins")[0] in html
     assert items[0].breakdown.startswith("similarity 0.")
-    assert "'protein structure prediction' + 0.200 for shared words = " in items[0].breakdown
+    assert "'protein structure prediction' + 0.400 for shared words = " in items[0].breakdown
     assert not Digest.objects.exists() and not mail.outbox
 
 
@@ -46,7 +47,7 @@ def test_recent_matches_are_the_best_papers_of_the_last_week_with_their_reason()
 
     assert len(matches) == 2
     assert {m.matched for m in matches} == {"compiler optimisation", "exoplanets"}
-    assert all(m.paper.title and 0 < m.score <= 1 for m in matches)
+    assert all(m.paper.title and 0 < m.score <= 1 + settings.RANKING["WORD_MATCH_WEIGHT"] for m in matches)
 
 
 def test_preview_digest_prints_the_email_and_writes_the_html(tmp_path, capsys):

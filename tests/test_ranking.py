@@ -114,12 +114,26 @@ def test_words_shared_only_by_chance_add_next_to_nothing():
     from digest.ranking import KeywordIndex
 
     texts = ["Proteins and ligands", "Compilers and linkers", "Troubadour songs of medieval Provence"] * 3
-    index = KeywordIndex(texts)
+    exact_words = KeywordIndex(texts).word_matcher(related=1.0)
 
-    scores = index.word_match(["medieval poetry and troubadour songs", "nothing here at all"])
+    scores = exact_words.scores(["medieval poetry and troubadour songs", "nothing here at all"]).toarray()
 
     assert scores[0, :2].max() < 0.1 and scores[0, 2] > 0.4
     assert not scores[1].any()
+
+
+def test_a_word_also_matches_the_papers_words_nearest_to_it_in_meaning():
+    from digest.ranking import KeywordIndex
+
+    texts = ["Images from text prompts", "Protein folding at scale", "Compilers for images of memory"]
+    meaning = {"pictures": unit(1, 0.4), "images": unit(1, 0.3), "from": unit(0, 0, 1), "text": unit(0, 1)}
+    index = KeywordIndex(texts, word_vectors=lambda words: {w: meaning.get(w, unit(0, 0, 0, 1)) for w in words})
+
+    related = index.word_matcher(related=0.65).scores(["pictures"]).toarray()[0]
+    exact = index.word_matcher(related=1.0).scores(["pictures"]).toarray()[0]
+
+    assert related[0] > 0.1 and related[2] > 0.1 and related[1] == 0  # both papers that say "images"
+    assert not exact.any()
 
 
 def test_nothing_below_the_minimum_score_is_offered():
@@ -218,12 +232,13 @@ def test_the_default_weights_come_from_settings_and_are_sensible():
         every_interest=settings.RANKING["EVERY_INTEREST"],
         title_match=settings.RANKING["TITLE_MATCH"],
         word_match_weight=settings.RANKING["WORD_MATCH_WEIGHT"],
+        related_words=settings.RANKING["RELATED_WORDS"],
         chunk_size=settings.RANKING["CHUNK_SIZE"],
     )
     assert (weights.min_score, weights.dislike_penalty, weights.dislike_margin) == (0.25, 0.5, 0.35)
     assert (weights.upvote_weight, weights.diversity, weights.chunk_size) == (0.0, 0.0, 2000)
     assert weights.every_interest is True and weights.title_match is True
-    assert weights.word_match_weight == 0.2
+    assert (weights.word_match_weight, weights.related_words) == (0.4, 0.65)
 
 
 def test_excluded_keywords_match_whole_words_and_phrases_in_any_case():
