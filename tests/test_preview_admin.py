@@ -34,7 +34,7 @@ def test_preview_shows_the_email_and_each_items_score_breakdown_and_sends_nothin
     assert response.status_code == 200
     assert "ada@example.org — Your papers for" in page
     assert titles_of("proteins")[0] in page
-    assert "similarity 0." in page and "&#x27;protein structure prediction&#x27; = 0." in page
+    assert "similarity 0." in page and "&#x27;protein structure prediction&#x27; + 0.400 for shared words = 1." in page
     assert "<iframe" in page and "Plain-text part" in page
     assert not Digest.objects.exists() and not mail.outbox
 
