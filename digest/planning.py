@@ -65,16 +65,17 @@ class Candidates:
         )
 
 
-def plan_digests(subscriber_ids, issue_date, now=None, progress=None):
+def plan_digests(subscriber_ids, issue_date, now=None, progress=None, candidate_sets=None):
     """Create and fill today's digests; returns the ids of digests left `planned` (ready to send).
 
-    `progress(n)` is called after each chunk of n subscribers.
+    `progress(n)` is called after each chunk of n subscribers. `candidate_sets` (a dict the
+    caller keeps) lets several calls of one run share their candidate loads and word indexes.
     """
     now = now or timezone.now()
     weights = Weights.from_settings()
     subscriber_ids = list(subscriber_ids)
     planned = []
-    candidate_sets = {}  # chunks whose windows start alike share one load and one keyword index
+    candidate_sets = {} if candidate_sets is None else candidate_sets  # chunks with the same window share one load
     for start in range(0, len(subscriber_ids), weights.chunk_size):
         chunk = subscriber_ids[start : start + weights.chunk_size]
         planned.extend(_plan_chunk(chunk, issue_date, now, weights, candidate_sets))
@@ -117,7 +118,7 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights, candidate_sets):
         if not digests:
             return []
         members = [subscribers[d.subscriber_id] for d in digests]
-        candidates, ranking = rank_subscribers(members, windows, now, weights, candidate_sets=candidate_sets)
+        candidates, ranking = rank_subscribers(members, windows, window_end, weights, candidate_sets=candidate_sets)
         items, skipped, planned = [], [], []
         for digest, subscriber, matches in zip(digests, members, ranking):
             items.extend(
@@ -157,14 +158,14 @@ def rank_subscribers(subscribers, windows, now, weights, k=None, candidate_sets=
     """(candidates, ranking) for subscribers whose windows start at `windows[pk]` and end at `now`.
 
     `k` overrides each subscriber's papers_per_digest (the manage page shows a longer list).
-    `candidate_sets` ({window start: Candidates}) lets the chunks of one run share their loads.
+    `candidate_sets` ({(window start, end): Candidates}) lets the chunks of one run share their loads.
     """
     since = min(windows[s.pk] for s in subscribers)
-    candidates = candidate_sets.get(since) if candidate_sets is not None else None
+    candidates = candidate_sets.get((since, now)) if candidate_sets is not None else None
     if candidates is None:
         candidates = load_candidates(since, now, weights)
         if candidate_sets is not None:
-            candidate_sets[since] = candidates
+            candidate_sets[since, now] = candidates
     profiles = _profiles(subscribers, windows, candidates, k)
     return candidates, candidates.rank(profiles, weights)
 

@@ -348,7 +348,9 @@ def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gra
     matched_row = _matched_rows(similarities, counts, starts, picked)
     picked_words = np.zeros_like(picked_score)
     if words is not None:
-        picked_words = np.asarray(words[(starts[:, None] + matched_row).ravel(), picked.ravel()]).reshape(picked.shape)
+        query_of_row, added = words
+        query = query_of_row[starts[:, None] + matched_row]
+        picked_words = np.where(query >= 0, added[query.clip(0), picked], 0).astype(np.float32)
         picked_best = picked_best - picked_words
     picked_penalty = np.take_along_axis(penalty, picked, axis=1)
     picked_bonus = bonus[picked] if bonus is not None else np.zeros_like(picked_score)
@@ -359,19 +361,26 @@ def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gra
 
 
 def _add_word_match(similarities, members, counts, keyword_index, weights):
-    """Adds WORD_MATCH_WEIGHT x each text interest's word match to its row, in place; returns
-    the added amounts as a sparse (rows x candidates) matrix, for the score breakdown."""
+    """Adds WORD_MATCH_WEIGHT x each text interest's word match to its row, in place.
+
+    Returns (query_of_row, added): for each row of `similarities` the row of `added`
+    (-1 for liked papers), and the added amounts, for the score breakdown.
+    """
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
     rows, queries = [], []
     for offset, profile in zip(offsets.tolist(), members):
         for row in profile.topic_rows():
             rows.append(offset + row)
             queries.append(profile.labels[row])
-    scores = keyword_index.word_matcher(weights.related_words).scores(queries).tocoo()
-    row_index = np.asarray(rows, dtype=np.int64)[scores.row] if rows else scores.row
-    values = scores.data.astype(np.float32) * np.float32(weights.word_match_weight)
-    similarities[row_index, scores.col] += values
-    return sparse.csr_matrix((values, (row_index, scores.col)), shape=similarities.shape)
+    added = keyword_index.word_matcher(weights.related_words).scores(queries).toarray()
+    added *= np.float32(weights.word_match_weight)
+    if len(rows) == len(similarities):
+        similarities += added
+    else:
+        similarities[rows] += added
+    query_of_row = np.full(len(similarities), -1, dtype=np.int64)
+    query_of_row[rows] = np.arange(len(rows))
+    return query_of_row, added
 
 
 class _ChunkResult:

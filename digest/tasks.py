@@ -37,10 +37,12 @@ def queue_sends(digest_ids):
 
 def plan_and_queue(subscriber_ids, issue_date, now=None):
     """Plan the digests of these subscribers for `issue_date` in chunks; queue their sends."""
+    now = now or timezone.now()
     planned = []
+    candidate_sets = {}  # the chunks share their candidates and word index
     for chunk in chunks(list(subscriber_ids), settings.RANKING["CHUNK_SIZE"]):
         with transaction.atomic():
-            digest_ids = plan_digests(chunk, issue_date, now=now)
+            digest_ids = plan_digests(chunk, issue_date, now=now, candidate_sets=candidate_sets)
             queue_sends(digest_ids)
         planned.extend(digest_ids)
     return planned

@@ -177,6 +177,20 @@ def test_each_chunk_costs_the_same_fixed_number_of_queries(settings):
     assert per_later_chunk == int(per_later_chunk)
 
 
+def test_the_calls_of_one_run_load_the_candidates_and_their_word_index_once():
+    make_papers()
+    readers = [make_reader(f"r{n}@example.org", "protein structure prediction").pk for n in range(3)]
+    now, shared = timezone.now(), {}
+
+    with CaptureQueriesContext(connection) as first:
+        plan_digests(readers[:1], TODAY, now=now, candidate_sets=shared)
+    with CaptureQueriesContext(connection) as later:
+        plan_digests(readers[1:], TODAY, now=now, candidate_sets=shared)
+
+    assert len(shared) == 1 and len(later) < len(first)
+    assert all(DigestItem.objects.filter(digest__subscriber_id=pk).exists() for pk in readers)
+
+
 def test_with_an_upvote_weight_the_community_favourite_rises_among_relevant_papers(settings):
     from papers.models import Appearance, Source
 

@@ -207,10 +207,11 @@ def time_plan(subscriber_ids, issue_date, now):
     chunk_size = Weights.from_settings().chunk_size
     timer = Timer()
     digest_ids = []
+    candidate_sets = {}
     with bar(len(subscriber_ids), "plan", "subscribers") as progress, timer():
         for start in range(0, len(subscriber_ids), chunk_size):
             chunk = subscriber_ids[start : start + chunk_size]
-            digest_ids.extend(planning.plan_digests(chunk, issue_date, now=now))
+            digest_ids.extend(planning.plan_digests(chunk, issue_date, now=now, candidate_sets=candidate_sets))
             progress.update(len(chunk))
     return timer.seconds, digest_ids
 

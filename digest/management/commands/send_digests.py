@@ -40,10 +40,11 @@ class Command(BaseCommand):
             )
             return
         digest_ids = []
+        now, candidate_sets = timezone.now(), {}  # one window for the whole run, candidates loaded once
         with tqdm(total=len(subscriber_ids), desc="planning", unit="subscriber", disable=None) as bar:
             for chunk in chunks(subscriber_ids, 1000):
                 with transaction.atomic():
-                    digest_ids.extend(plan_digests(chunk, day))
+                    digest_ids.extend(plan_digests(chunk, day, now=now, candidate_sets=candidate_sets))
                 bar.update(len(chunk))
         outcomes = Counter()
         with tqdm(total=len(digest_ids), desc="sending", unit="digest", disable=None) as bar:
