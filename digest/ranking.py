@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from papers.embeddings import WORD as _WORD
 
@@ -228,7 +227,7 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None,
     title_vectors: optional (n, d) vectors of the titles alone (used with weights.title_match).
 
     Returns a `Ranking`: ranking[i] is profile i's list of `Match` (candidate index, score,
-    matched label and kind, similarity, penalty, trending), best first, at most profile.k
+    matched label and kind, similarity, penalty, trending, word match), best first, at most profile.k
     long, holding only eligible papers that reach the minimum score.
     """
     weights = weights or Weights.from_settings()
@@ -249,11 +248,17 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None,
     return results
 
 
-def _similarities(vectors, candidates, titles):
-    """Cosine similarity of every vector to every candidate: the better of its two vectors when titles are given."""
+def _similarities(vectors, candidates, titles, topic_rows):
+    """Cosine similarity of every vector to every candidate; for the rows of text interests,
+    the better of the candidate's two vectors when titles are given (a liked paper is
+    compared with whole papers)."""
     similarities = vectors @ candidates.T
-    if titles is not None:
-        np.maximum(similarities, vectors @ titles.T, out=similarities)
+    if titles is not None and len(topic_rows):
+        topics = None
+        if len(topic_rows) < len(vectors):
+            topics = np.zeros((len(vectors), 1), dtype=bool)
+            topics[topic_rows] = True
+        np.maximum(similarities, vectors @ titles.T, out=similarities, where=True if topics is None else topics)
     return similarities
 
 
@@ -295,10 +300,11 @@ def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gra
     counts = np.fromiter((len(p.positives) for p in members), np.int64, count)
     owners = np.repeat(np.arange(count), counts)
     positives = np.concatenate([np.asarray(p.positives, dtype=np.float32).reshape(-1, dim) for p in members])
-    similarities = _similarities(positives, candidates, titles)
+    topic_rows, queries = _text_interests(members, counts)
+    similarities = _similarities(positives, candidates, titles, topic_rows)
     words = None
     if weights.word_match_weight and keyword_index is not None:
-        words = _add_word_match(similarities, members, counts, keyword_index, weights)
+        words = _add_word_match(similarities, topic_rows, queries, keyword_index, weights)
     best, starts = _segment_max(similarities, counts)
 
     penalty = np.zeros_like(best)
@@ -308,7 +314,7 @@ def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gra
         negatives = np.concatenate(
             [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
         )
-        closest, _ = _segment_max(_similarities(negatives, candidates, titles), neg_counts)
+        closest, _ = _segment_max(negatives @ candidates.T, neg_counts)
         scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
         penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
 
@@ -360,19 +366,24 @@ def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gra
     )
 
 
-def _add_word_match(similarities, members, counts, keyword_index, weights):
+def _text_interests(members, counts):
+    """(rows, texts) of the chunk's text interests among its positive vectors."""
+    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rows, texts = [], []
+    for offset, profile in zip(offsets.tolist(), members):
+        for row in profile.topic_rows():
+            rows.append(offset + row)
+            texts.append(profile.labels[row])
+    return np.asarray(rows, dtype=np.int64), texts
+
+
+def _add_word_match(similarities, rows, queries, keyword_index, weights):
     """Adds WORD_MATCH_WEIGHT x each text interest's word match to its row, in place.
 
     Returns (query_of_row, added): for each row of `similarities` the row of `added`
     (-1 for liked papers), and the added amounts, for the score breakdown.
     """
-    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    rows, queries = [], []
-    for offset, profile in zip(offsets.tolist(), members):
-        for row in profile.topic_rows():
-            rows.append(offset + row)
-            queries.append(profile.labels[row])
-    added = keyword_index.word_matcher(weights.related_words).scores(queries).toarray()
+    added = keyword_index.word_matcher(weights.related_words).scores(queries)
     added *= np.float32(weights.word_match_weight)
     if len(rows) == len(similarities):
         similarities += added

@@ -116,7 +116,7 @@ def test_words_shared_only_by_chance_add_next_to_nothing():
     texts = ["Proteins and ligands", "Compilers and linkers", "Troubadour songs of medieval Provence"] * 3
     exact_words = KeywordIndex(texts).word_matcher(related=1.0)
 
-    scores = exact_words.scores(["medieval poetry and troubadour songs", "nothing here at all"]).toarray()
+    scores = exact_words.scores(["medieval poetry and troubadour songs", "nothing here at all"])
 
     assert scores[0, :2].max() < 0.1 and scores[0, 2] > 0.4
     assert not scores[1].any()
@@ -129,8 +129,8 @@ def test_a_word_also_matches_the_papers_words_nearest_to_it_in_meaning():
     meaning = {"pictures": unit(1, 0.4), "images": unit(1, 0.3), "from": unit(0, 0, 1), "text": unit(0, 1)}
     index = KeywordIndex(texts, word_vectors=lambda words: {w: meaning.get(w, unit(0, 0, 0, 1)) for w in words})
 
-    related = index.word_matcher(related=0.65).scores(["pictures"]).toarray()[0]
-    exact = index.word_matcher(related=1.0).scores(["pictures"]).toarray()[0]
+    related = index.word_matcher(related=0.65).scores(["pictures"])[0]
+    exact = index.word_matcher(related=1.0).scores(["pictures"])[0]
 
     assert related[0] > 0.1 and related[2] > 0.1 and related[1] == 0  # both papers that say "images"
     assert not exact.any()

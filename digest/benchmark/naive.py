@@ -75,7 +75,7 @@ def rank(subscriber_id, now, weights=None):
     words = {}
     if queries and weights.word_match_weight:  # the same word match as the real path, one subscriber at a time
         matcher = KeywordIndex(texts, word_vectors=embeddings.word_vectors).word_matcher(weights.related_words)
-        words = dict(zip(queries, matcher.scores(queries).toarray().tolist()))
+        words = dict(zip(queries, matcher.scores(queries).tolist()))
     scored = []
     for position, (paper, text) in enumerate(zip(papers, texts)):
         vector = vectors[paper.id]
