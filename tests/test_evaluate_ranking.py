@@ -1,16 +1,23 @@
 """Measuring the ranking against judged relevance: the metrics and `manage.py evaluate_ranking`."""
 
+import functools
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from digest.evaluation.evaluate import JUDGED_DIR, evaluate
+from digest.evaluation.evaluate import JUDGED_DIR, default_judged_sets, evaluate
 from digest.evaluation.metrics import ndcg_at, precision_at
 from papers.models import normalise_title
 from papers.parsers import parse
 
 PAGE_003 = JUDGED_DIR / "judged_003.json"
+
+
+@functools.cache
+def report_for(path):
+    """One evaluation per judged set for the whole module (each embeds its papers and words)."""
+    return evaluate(path)
 
 
 def test_ndcg_is_one_for_the_ideal_order_and_lower_for_a_worse_one():
@@ -26,13 +33,12 @@ def test_precision_counts_missing_places_as_misses():
     assert precision_at(5, [2]) == pytest.approx(0.2)
 
 
-def test_the_judged_set_grades_every_paper_of_its_page_in_every_profile():
-    path = PAGE_003
+@pytest.mark.parametrize("path", default_judged_sets(), ids=lambda path: path.name)
+def test_every_judged_set_grades_every_paper_of_its_source_in_every_profile(path):
     data = json.loads(path.read_text())
     page = parse((path.parents[2] / data["source"]).read_bytes())
     titles = {normalise_title(record.title) for record in page.records}
 
-    assert len(data["profiles"]) >= 12
     assert {p["style"] for p in data["profiles"]} == {"literal", "paraphrased"}
     assert any(len(p["interests"]) > 1 for p in data["profiles"])
     for profile in data["profiles"]:
@@ -41,15 +47,27 @@ def test_the_judged_set_grades_every_paper_of_its_page_in_every_profile():
         assert 2 in profile["judgments"].values(), profile["name"]
 
 
+def test_the_judged_daily_page_has_at_least_twelve_profiles():
+    assert len(json.loads(PAGE_003.read_text())["profiles"]) >= 12
+
+
 @pytest.mark.django_db
 def test_our_ranking_beats_bm25_on_literal_and_on_paraphrased_profiles():
-    path = PAGE_003
-    report = evaluate(path)
+    report = report_for(PAGE_003)
 
     rows = dict(report.groups())
     for style in ("literal", "paraphrased"):
         ours, bm25 = report.mean(rows[style], "ours"), report.mean(rows[style], "bm25")
         assert ours[0] > bm25[0], style
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", default_judged_sets(), ids=lambda path: path.name)
+def test_our_ranking_beats_bm25_overall_on_every_judged_set(path):
+    report = report_for(path)
+
+    ours, bm25 = report.mean(report.results, "ours"), report.mean(report.results, "bm25")
+    assert ours[0] > bm25[0] and ours[1] >= bm25[1]
 
 
 @pytest.mark.django_db
