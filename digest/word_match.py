@@ -26,7 +26,9 @@ class WordMatcher:
 
     def __init__(self, index, word_vectors=None, related=0.65):
         """`index` is a `digest.ranking.KeywordIndex` (the words of the candidates);
-        `word_vectors(words)` returns {word: normalised vector} for the words it knows."""
+        `word_vectors(words, embed_missing=False)` returns {word: normalised vector} for the
+        words it knows (the candidates' words are read as they are, an interest's missing
+        words may be embedded)."""
         self.word_vectors = word_vectors if related < 1 else None
         self.related = related
         self.columns = {word: column for column, word in enumerate(index.postings)}
@@ -95,7 +97,7 @@ class WordMatcher:
         """Each new word's columns and weights: itself (1.0) and its near neighbours (their similarity)."""
         new = [w for w in words if w not in self._expansions]
         expandable = [w for w in new if VECTOR_WORD.fullmatch(w)] if self.word_vectors else []  # "x", "2024": only themselves
-        vectors = self.word_vectors(expandable) if expandable else {}
+        vectors = self.word_vectors(expandable, embed_missing=True) if expandable else {}
         known = [w for w in expandable if w in vectors]
         if known and self._neighbours()[0]:
             similarity = np.vstack([vectors[w] for w in known]) @ self._neighbour_vectors.T

@@ -143,18 +143,21 @@ def embed_papers(papers, batch_size=None, progress=None):
             PaperEmbedding.objects.bulk_create([row for row in rows if not row.pk])
             PaperEmbedding.objects.bulk_update([row for row in rows if row.pk], ["text_hash", "vector", "title_vector"])
         started = time.perf_counter()
-        word_vectors(set(WORD.findall(" ".join(paper.embedding_text for paper in batch).lower())))
+        word_vectors(set(WORD.findall(" ".join(paper.embedding_text for paper in batch).lower())), embed_missing=True)
         model_seconds += time.perf_counter() - started
         if progress:
             progress(len(batch))
     return len(papers), model_seconds
 
 
-def word_vectors(words):
-    """{word: vector} for those of the words that match VECTOR_WORD: stored ones read, the
-    others embedded once and stored. The embed stage calls it for every new paper's words,
-    so ranking finds them ready; an interest's new words are embedded the first time they
-    are ranked."""
+def word_vectors(words, embed_missing=False):
+    """{word: vector} for those of the words that match VECTOR_WORD and are stored; with
+    embed_missing, the others are embedded once and stored too.
+
+    The embed stage stores every new paper's words and saving an interest stores its words,
+    so ranking only reads: a planner never loads the model for them. An interest older than
+    word vectors has its new words embedded the first time it is ranked.
+    """
     from .models import WordVector
 
     name = model_name()
@@ -166,7 +169,7 @@ def word_vectors(words):
             (word, from_bytes(blob))
             for word, blob in WordVector.objects.filter(model_name=name, word__in=chunk).values_list("word", "vector")
         )
-    missing = [w for w in words if w not in found]
+    missing = [w for w in words if w not in found] if embed_missing else []
     if missing:
         vectors = encode(missing, batch_size=256)
         WordVector.objects.bulk_create(

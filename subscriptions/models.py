@@ -205,3 +205,4 @@ class Interest(models.Model):
         if (self.embedding_model, self.embedding_hash) != current or not self.embedding:
             self.embedding = embeddings.to_bytes(embeddings.encode_one(self.text))
             self.embedding_model, self.embedding_hash = current
+            embeddings.word_vectors(embeddings.WORD.findall(self.text.lower()), embed_missing=True)  # for the word match

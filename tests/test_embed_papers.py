@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from papers.ingest import ingest
-from papers.models import Paper, PaperEmbedding
+from papers import embeddings
+from papers.models import Paper, PaperEmbedding, WordVector
 from tests.ingest_helpers import fake_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,25 @@ def test_papers_embedded_before_title_vectors_get_one_with_only_their_title_read
     assert sorted(fake_model.texts) == sorted(Paper.objects.values_list("title", flat=True))
     assert not PaperEmbedding.objects.filter(title_vector=None).exists()
     assert dict(PaperEmbedding.objects.values_list("paper_id", "vector")) == before
+
+
+def test_embedding_papers_keeps_one_vector_per_new_word_for_the_word_match(fixture_path, fake_model):
+    ingest(fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
+    embed()
+
+    words = list(WordVector.objects.values_list("word", flat=True))
+    assert {"contrastive", "memory", "barrier"} <= set(words) and len(words) == len(set(words))
+    assert not [w for w in words if not w.isalpha() or len(w) < 3]  # "x", "2024" match only themselves
+
+
+def test_ranking_reads_stored_word_vectors_and_embeds_only_an_interests_new_words(fake_model):
+    assert embeddings.word_vectors(["troubadour"]) == {}
+    assert not WordVector.objects.exists() and not fake_model.texts
+
+    found = embeddings.word_vectors(["troubadour", "of"], embed_missing=True)
+
+    assert list(found) == ["troubadour"] and fake_model.texts == ["troubadour"]
+    assert list(embeddings.word_vectors(["troubadour"])) == ["troubadour"]
 
 
 def test_embedding_again_embeds_nothing(fixture_path, fake_model):

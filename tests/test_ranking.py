@@ -127,7 +127,7 @@ def test_a_word_also_matches_the_papers_words_nearest_to_it_in_meaning():
 
     texts = ["Images from text prompts", "Protein folding at scale", "Compilers for images of memory"]
     meaning = {"pictures": unit(1, 0.4), "images": unit(1, 0.3), "from": unit(0, 0, 1), "text": unit(0, 1)}
-    index = KeywordIndex(texts, word_vectors=lambda words: {w: meaning.get(w, unit(0, 0, 0, 1)) for w in words})
+    index = KeywordIndex(texts, word_vectors=lambda words, **_: {w: meaning.get(w, unit(0, 0, 0, 1)) for w in words})
 
     related = index.word_matcher(related=0.65).scores(["pictures"])[0]
     exact = index.word_matcher(related=1.0).scores(["pictures"])[0]

@@ -5,8 +5,8 @@ the samples hold, variants are added: the same paper with its abstract's sentenc
 rotated and a suffix on its title, so every text, key and vector differs. Subscribers get
 1-5 interests each, phrases cut from real titles; a share also like or dislike papers,
 avoid a topic or exclude a keyword. Interest phrases are embedded once each and the rows
-are bulk-created with the vectors set directly, as Interest.refresh_embedding would set
-them: saving 300,000 interests one by one would embed 300,000 times.
+are bulk-created with the vectors (and their words' vectors) set directly, as
+Interest.refresh_embedding would set them: saving 300,000 interests one by one would embed 300,000 times.
 """
 
 import random
@@ -139,6 +139,7 @@ def make_subscribers(count, titles, paper_ids, rng, progress=None):
     """`count` active daily subscribers with their interests, drawn from `titles`; returns their ids."""
     phrases = interest_phrases(titles)
     vectors = embeddings.encode(phrases)
+    embeddings.word_vectors(embeddings.WORD.findall(" ".join(phrases).lower()), embed_missing=True)
     phrase_vectors = [
         (phrase, embeddings.to_bytes(vector), embeddings.text_hash(phrase)) for phrase, vector in zip(phrases, vectors)
     ]

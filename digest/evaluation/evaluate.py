@@ -121,7 +121,9 @@ def evaluate(path, weights=None):
     vectors = embeddings.encode([p.embedding_text for p in papers])
     title_vectors = embeddings.encode([p.title for p in papers])
     texts = [p.embedding_text for p in papers]
-    keyword_index = KeywordIndex(texts, word_vectors=lambda words: dict(zip(words, embeddings.encode(words))))
+    keyword_index = KeywordIndex(
+        texts, word_vectors=lambda words, embed_missing=False: dict(zip(words, embeddings.encode(words)))
+    )
     bm25 = BM25Okapi([tokens(text) for text in texts])
     report = Report()
     for profile in data["profiles"]:
