@@ -322,6 +322,7 @@ def make_subscribers(count, prefix="reader", seed=1, **fields):
         [Subscriber(email=f"{prefix}{number}@example.org", **fields) for number in range(count)]
     )
     vector = embeddings.to_bytes(unit_vector(seed))
+    embeddings.word_vectors(["contrastive", "sentence", "embeddings"], embed_missing=True)  # as a saved interest does
     Interest.objects.bulk_create(
         [
             Interest(
