@@ -12,7 +12,7 @@ PREVIEW_LIMIT = 10
 
 class DigestItemInline(ReadOnlyInline):
     model = DigestItem
-    fields = ["rank", "paper", "score", "matched", "matched_kind"]
+    fields = ["rank", "paper", "score", "similarity", "word_match", "matched", "matched_kind"]
     ordering = ["rank"]
 
 

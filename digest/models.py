@@ -44,6 +44,8 @@ class DigestItem(models.Model):
     score = models.FloatField()
     matched = models.CharField(max_length=300, help_text="The interest or liked paper that matched")
     matched_kind = models.CharField(max_length=10, blank=True)
+    similarity = models.FloatField(null=True, blank=True, help_text="Cosine similarity to what matched")
+    word_match = models.FloatField(default=0.0, help_text="Added to the score for the interest's own words")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["digest", "paper"], name="one_item_per_paper_per_digest")]

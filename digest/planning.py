@@ -129,6 +129,8 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights, candidate_sets):
                     score=round(match.score, 4),
                     matched=match.matched[:300],
                     matched_kind=match.matched_kind,
+                    similarity=round(match.similarity, 4),
+                    word_match=round(match.word_match, 4),
                 )
                 for position, match in enumerate(matches, start=1)
             )

@@ -1,8 +1,9 @@
 """The digest email: what each item says (why it is there, a teaser, links) and the message itself.
 
 Rendering goes through `digest.emails` like every other email; this module only builds the
-context. It takes plain objects (anything with .paper, .score, .matched, .matched_kind), so
-the sender, the preview and the benchmark render exactly the same email.
+context. It takes plain objects (anything with .paper, .score, .matched, .matched_kind and,
+where known, .similarity and .word_match), so the sender, the preview and the benchmark
+render exactly the same email.
 """
 
 import re
@@ -74,10 +75,16 @@ def teaser(abstract, limit=TEASER_CHARS):
     return shorten(picked, limit)
 
 
-def why(matched, matched_kind, score):
+WORDS_NOTED = 0.1  # a word match worth at least this much of the score is named in "why"
+
+
+def why(matched, matched_kind, similarity, word_match=0.0):
+    """The reason shown with a paper: what matched and how closely (the cosine similarity,
+    0..1); "and uses its words" where the interest's own words added to its score."""
     if matched_kind == "liked":
-        return f"similar to a paper you liked, '{shorten(matched, 90)}' · {score:.2f}"
-    return f"matches your interest '{shorten(matched, 90)}' · {score:.2f}"
+        return f"similar to a paper you liked, '{shorten(matched, 90)}' · {similarity:.2f}"
+    words = " and uses its words" if word_match >= WORDS_NOTED else ""
+    return f"matches your interest '{shorten(matched, 90)}' · {similarity:.2f}{words}"
 
 
 def subject_line(day, items):
@@ -101,6 +108,14 @@ def feedback_link(subscriber, paper_id, choice):
     return _feedback_url_template(settings.SITE_URL).replace("TOKEN", token)
 
 
+def _reason(item):
+    """(matched, kind, similarity, word match) of a DigestItem or a ranking match; items
+    planned before their parts were stored show their score."""
+    similarity = getattr(item, "similarity", None)
+    closeness = item.score if similarity is None else similarity
+    return item.matched, item.matched_kind, closeness, getattr(item, "word_match", 0.0)
+
+
 def rendered_items(subscriber, items):
     """Items with their explanation, teaser and signed feedback links."""
     rendered = []
@@ -117,7 +132,7 @@ def rendered_items(subscriber, items):
                 url=paper.abs_url or paper.pdf_url,
                 abs_url=paper.abs_url,
                 pdf_url=paper.pdf_url,
-                why=why(item.matched, item.matched_kind, item.score),
+                why=why(*_reason(item)),
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
                 less_url=feedback_link(subscriber, paper.pk, "less"),

@@ -34,6 +34,14 @@ def test_the_subject_names_the_day_the_top_paper_and_how_many_more(digest):
     assert message.subject == f"Your papers for Tue 4 Aug — {top} and {count - 1} more"
 
 
+def test_the_why_line_names_the_closeness_and_whether_the_interest_words_were_used():
+    from digest.render import why
+
+    assert why("protein folding", "topic", 0.613, 0.25) == "matches your interest 'protein folding' · 0.61 and uses its words"
+    assert why("protein folding", "topic", 0.613, 0.02) == "matches your interest 'protein folding' · 0.61"
+    assert why("A paper", "liked", 0.8) == "similar to a paper you liked, 'A paper' · 0.80"
+
+
 def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
     message = digest_message(digest)
     html, text = unescape(html_part(message)), message.body
@@ -41,10 +49,11 @@ def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(diges
     for item in digest.items.select_related("paper"):
         paper = item.paper
         assert paper.title in html
-        assert f"Why: matches your interest '{item.matched}' · {item.score:.2f}" in html
+        why = f"Why: matches your interest '{item.matched}' · {item.similarity:.2f} and uses its words"
+        assert 0 < item.similarity <= 1 and item.word_match >= 0.1 and why in html
         assert paper.abs_url in html and paper.pdf_url in html
         assert f"{paper.title}\n   Ada Lovelace, Alan Turing" in text
-        assert f"Why: matches your interest '{item.matched}' · {item.score:.2f}" in text
+        assert why in text
         assert f"Abstract: {paper.abs_url}" in text and f"PDF: {paper.pdf_url}" in text
     more = re.findall(r"More like this: (\S+)", text)
     less = re.findall(r"Less like this: (\S+)", text)
