@@ -100,7 +100,7 @@ def test_manage_page_previews_the_papers_that_would_have_matched(client, preview
         title="Sentence <b>embeddings</b> by contrast",
         abs_url="https://arxiv.org/abs/2403.01234",
     )
-    preview.append(SimpleNamespace(paper=paper, score=0.8123, matched="contrastive sentence embeddings"))
+    preview.append(SimpleNamespace(paper=paper, score=1.0123, similarity=0.8123, matched="contrastive sentence embeddings"))
     subscriber = make_subscriber(status=Subscriber.Status.PENDING)
 
     page = client.get(path_of("confirm", subscriber), follow=True).content.decode()
