@@ -73,8 +73,8 @@ class WordMatcher:
         picks = sparse.csr_matrix((weights, columns, indptr), shape=(len(queries), len(self.columns)))
         # Most texts share some word with most interests, so the product is dense: against a
         # dense term matrix it is several times faster, where that matrix fits in DENSE_LIMIT.
-        terms = self._dense_terms if self._dense_terms is not None else self.terms
-        scores = np.asarray((picks @ terms).toarray() if terms is self.terms else picks @ terms, dtype=np.float32)
+        product = picks @ self._dense_terms if self._dense_terms is not None else (picks @ self.terms).toarray()
+        scores = np.asarray(product, dtype=np.float32)
         return np.minimum(scores, 1, out=scores)
 
     def _query(self, query):
