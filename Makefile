@@ -8,7 +8,7 @@ BENCH_ARGS ?= --subscribers 10000 --papers 1000
 PYTEST_ARGS ?=
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install browser demo test bench run worker beat clean
+.PHONY: install browser demo lint test bench run worker beat clean
 
 install: $(STAMP)
 
@@ -29,6 +29,13 @@ browser:
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
+
+# ruff (lint and format), the import layers (pyproject.toml: importlinter), mypy with django-stubs.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy .
 
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)

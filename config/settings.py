@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "papers",
     "subscriptions",
     "digest",
+    # Development tools beside the apps (`manage.py bench`, `manage.py evaluate_ranking`):
+    # no app imports them, and they need requirements-dev.txt to run.
+    "bench",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -119,8 +123,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         transaction_mode="IMMEDIATE",
     )
-if os.environ.get("TEST_DATABASE_NAME"):
-    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, rate limits and the Celery broker -----------------------------------
@@ -132,7 +134,6 @@ else:
 
 # --- Celery -----------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or None)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -170,7 +171,7 @@ EMAIL_OUTBOX_DIR = Path(os.environ.get("EMAIL_OUTBOX_DIR", VAR_DIR / "outbox"))
 ANYMAIL_ESP = os.environ.get("ANYMAIL_ESP", "").strip().lower()
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 ANYMAIL = {
-    key[len("ANYMAIL_"):]: value
+    key[len("ANYMAIL_") :]: value
     for key, value in os.environ.items()
     if key.startswith("ANYMAIL_") and key not in {"ANYMAIL_ESP"}
 }
@@ -181,6 +182,7 @@ elif EMAIL_URL:
 else:
     EMAIL_BACKEND = "config.email_backends.EmlFileBackend"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+
 
 # --- Embeddings -------------------------------------------------------------------------
 def _bundled_model_path():
@@ -202,9 +204,7 @@ EMBEDDING_DEVICE = os.environ.get("EMBEDDING_DEVICE", "cpu")
 FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20)
 FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 3)
-FETCH_USER_AGENT = os.environ.get(
-    "FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)"
-)
+FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
 
 # --- Subscriptions -------------------------------------------------------------------------
 CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3)

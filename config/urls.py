@@ -1,9 +1,13 @@
+"""The root URLconf: the composition root, the one module that may name every app."""
+
 from django.contrib import admin
 from django.urls import include, path
+
+from config.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("anymail/", include("anymail.urls")),
-    path("", include("digest.urls")),
+    path("healthz", healthz, name="healthz"),
     path("", include("subscriptions.urls")),
 ]

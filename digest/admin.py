@@ -4,8 +4,13 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from config.admin import ReadOnlyInline
+from subscriptions.admin import SubscriberAdmin
+from subscriptions.models import Subscriber
 
 from .models import DeliveryEvent, Digest, DigestItem
+from .planning import plan_digests
+from .preview import preview_next_digest as preview
+from .sending import SENT, send_digest
 
 PREVIEW_LIMIT = 10
 
@@ -32,8 +37,20 @@ class DigestAdmin(admin.ModelAdmin):
     list_select_related = ["subscriber"]
     inlines = [DigestItemInline, DeliveryEventInline]
     readonly_fields = [
-        "subscriber", "issue_date", "status", "window_start", "window_end", "created_at", "claimed_at",
-        "sent_at", "attempts", "message_id", "last_error", "delivered_at", "opened_at", "clicked_at",
+        "subscriber",
+        "issue_date",
+        "status",
+        "window_start",
+        "window_end",
+        "created_at",
+        "claimed_at",
+        "sent_at",
+        "attempts",
+        "message_id",
+        "last_error",
+        "delivered_at",
+        "opened_at",
+        "clicked_at",
     ]
 
     def get_queryset(self, request):
@@ -63,14 +80,13 @@ class DigestItemAdmin(admin.ModelAdmin):
         return False
 
 
-# Actions for the Subscriber admin (listed there): they live here, beside the digests they make.
+# The Subscriber admin gains the actions that make digests: they live here, beside the
+# digests they make, so subscriptions never imports digest.
 
 
 @admin.action(description="Preview the next digest as this subscriber")
 def preview_next_digest(modeladmin, request, queryset):
     """The email each selected subscriber would get now, with every item's score breakdown. Sends nothing."""
-    from .preview import preview_next_digest as preview
-
     previews = []
     for subscriber in queryset.order_by("email")[:PREVIEW_LIMIT]:
         subject, text, html, items = preview(subscriber)
@@ -88,9 +104,6 @@ def preview_next_digest(modeladmin, request, queryset):
 @admin.action(description="Send now: plan today's digest for them and send it")
 def send_now(modeladmin, request, queryset):
     """Plan today's digest (in each subscriber's time zone) and send it at once, through the normal sender."""
-    from .planning import plan_digests
-    from .sending import SENT, send_digest
-
     now = timezone.now()
     outcomes = {"sent": 0, "not sent": 0, "skipped": 0, "already had one today": 0}
     for subscriber in queryset.filter(status=queryset.model.Status.ACTIVE):
@@ -108,5 +121,14 @@ def send_now(modeladmin, request, queryset):
     if outcomes["not sent"]:
         modeladmin.message_user(request, "See the digests' last error for why some were not sent.", messages.WARNING)
     if inactive:
-        modeladmin.message_user(request, f"{inactive} selected subscriber(s) are not active: nothing sent to them.",
-                                messages.WARNING)
+        modeladmin.message_user(
+            request, f"{inactive} selected subscriber(s) are not active: nothing sent to them.", messages.WARNING
+        )
+
+
+class SubscriberWithDigestsAdmin(SubscriberAdmin):
+    actions = [*SubscriberAdmin.actions, preview_next_digest, send_now]
+
+
+admin.site.unregister(Subscriber)
+admin.site.register(Subscriber, SubscriberWithDigestsAdmin)

@@ -51,6 +51,9 @@ class DigestItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["digest", "paper"], name="one_item_per_paper_per_digest")]
         ordering = ["digest_id", "rank"]
 
+    def __str__(self):
+        return f"#{self.rank} {self.paper}"
+
 
 class DeliveryEvent(models.Model):
     """An ESP tracking event (delivered, bounced, complained, ...), kept once per event id."""
@@ -60,6 +63,14 @@ class DeliveryEvent(models.Model):
     event_type = models.CharField(max_length=30, db_index=True)
     recipient = models.EmailField(blank=True)
     message_id = models.CharField(max_length=300, blank=True)
+    subscriber = models.ForeignKey(
+        "subscriptions.Subscriber",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="delivery_events",
+        help_text="Whom the event is about; empty for an address we do not know. Deleting them deletes it.",
+    )
     digest = models.ForeignKey(Digest, on_delete=models.SET_NULL, null=True, blank=True, related_name="events")
     occurred_at = models.DateTimeField(default=timezone.now)
     received_at = models.DateTimeField(default=timezone.now)
@@ -67,3 +78,6 @@ class DeliveryEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.event_type} · {self.recipient or 'unknown recipient'}"

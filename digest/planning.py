@@ -16,9 +16,11 @@ subscriber): the ranking itself is one matrix product per chunk in `digest.ranki
 """
 
 import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cached_property
-from datetime import timedelta
+from typing import Any
 
 import numpy as np
 from django.db import transaction
@@ -30,11 +32,17 @@ from papers.models import Appearance, Paper
 from subscriptions.models import Interest, Subscriber
 
 from .models import Digest, DigestItem
-from .ranking import KeywordIndex, Profile, Weights, rank
+from .ranking import Profile, Ranking, Weights, rank
+from .word_match import TextIndex
 
 logger = logging.getLogger(__name__)
 
-FIRST_LOOKBACK = {Subscriber.Frequency.DAILY: timedelta(days=1), Subscriber.Frequency.WEEKLY: timedelta(days=7)}
+CandidateSets = dict[tuple[datetime, datetime], "Candidates"]  # one load per window, shared by a run's chunks
+
+FIRST_LOOKBACK: dict[str, timedelta] = {
+    Subscriber.Frequency.DAILY: timedelta(days=1),
+    Subscriber.Frequency.WEEKLY: timedelta(days=7),
+}
 # A subscriber back from a long pause gets recent papers, not a year of them.
 MAX_LOOKBACK = timedelta(days=31)
 # Statuses whose papers count as delivered (or about to be) and whose window is covered.
@@ -54,18 +62,28 @@ class Candidates:
     upvotes: np.ndarray | None
 
     @cached_property
-    def keyword_index(self):
-        return KeywordIndex(self.texts, word_vectors=embeddings.word_vectors)
+    def text_index(self) -> TextIndex:
+        return TextIndex(self.texts, word_vectors=embeddings.word_vectors)
 
-    def rank(self, profiles, weights):
-        """`digest.ranking.rank` of these candidates for the profiles; the word index is built once per set."""
+    def rank(self, profiles: list[Profile], weights: Weights) -> Ranking:
+        """`digest.ranking.rank` of these candidates for the profiles; the text index is built once per set."""
         return rank(
-            self.vectors, profiles, self.texts, self.upvotes, weights,
-            keyword_index=self.keyword_index, title_vectors=self.title_vectors,
+            self.vectors,
+            profiles,
+            self.upvotes,
+            weights,
+            text_index=self.text_index,
+            title_vectors=self.title_vectors,
         )
 
 
-def plan_digests(subscriber_ids, issue_date, now=None, progress=None, candidate_sets=None):
+def plan_digests(
+    subscriber_ids: Iterable[int],
+    issue_date: date,
+    now: datetime | None = None,
+    progress: Callable[[int], object] | None = None,
+    candidate_sets: CandidateSets | None = None,
+) -> list[int]:
     """Create and fill today's digests; returns the ids of digests left `planned` (ready to send).
 
     `progress(n)` is called after each chunk of n subscribers. `candidate_sets` (a dict the
@@ -84,7 +102,9 @@ def plan_digests(subscriber_ids, issue_date, now=None, progress=None, candidate_
     return planned
 
 
-def _plan_chunk(subscriber_ids, issue_date, now, weights, candidate_sets):
+def _plan_chunk(
+    subscriber_ids: list[int], issue_date: date, now: datetime, weights: Weights, candidate_sets: CandidateSets
+) -> list[int]:
     subscribers = {
         s.pk: s
         for s in Subscriber.objects.active()
@@ -119,7 +139,9 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights, candidate_sets):
             return []
         members = [subscribers[d.subscriber_id] for d in digests]
         candidates, ranking = rank_subscribers(members, windows, window_end, weights, candidate_sets=candidate_sets)
-        items, skipped, planned = [], [], []
+        items: list[DigestItem] = []
+        skipped: list[int] = []
+        planned: list[int] = []
         for digest, subscriber, matches in zip(digests, members, ranking):
             items.extend(
                 DigestItem(
@@ -144,7 +166,7 @@ def _plan_chunk(subscriber_ids, issue_date, now, weights, candidate_sets):
     return planned
 
 
-def covered_until(since, now):
+def covered_until(since: datetime, now: datetime) -> datetime:
     """Where this digest's window may end: now, or just before the first paper still waiting
     to be embedded, so that paper is offered next time (the next window overlaps this one;
     papers already delivered are never offered twice)."""
@@ -156,7 +178,14 @@ def covered_until(since, now):
     return min(now, waiting - timedelta(microseconds=1)) if waiting else now
 
 
-def rank_subscribers(subscribers, windows, now, weights, k=None, candidate_sets=None):
+def rank_subscribers(
+    subscribers: Sequence[Subscriber],
+    windows: dict[int, datetime],
+    now: datetime,
+    weights: Weights,
+    k: int | None = None,
+    candidate_sets: CandidateSets | None = None,
+) -> tuple[Candidates, Ranking]:
     """(candidates, ranking) for subscribers whose windows start at `windows[pk]` and end at `now`.
 
     `k` overrides each subscriber's papers_per_digest (the manage page shows a longer list).
@@ -168,11 +197,11 @@ def rank_subscribers(subscribers, windows, now, weights, k=None, candidate_sets=
         candidates = load_candidates(since, now, weights)
         if candidate_sets is not None:
             candidate_sets[since, now] = candidates
-    profiles = _profiles(subscribers, windows, candidates, k)
+    profiles = load_profiles(subscribers, windows, candidates, k)
     return candidates, candidates.rank(profiles, weights)
 
 
-def window_starts(subscribers, now):
+def window_starts(subscribers: Iterable[Subscriber], now: datetime) -> dict[int, datetime]:
     """Each subscriber's window start: their last covered window's end, else the first lookback."""
     previous = dict(
         Digest.objects.filter(subscriber__in=[s.pk for s in subscribers], status__in=COVERS_WINDOW)
@@ -181,12 +210,10 @@ def window_starts(subscribers, now):
         .values_list("subscriber_id", "end")
     )
     earliest = now - MAX_LOOKBACK
-    return {
-        s.pk: max(previous.get(s.pk) or now - FIRST_LOOKBACK[s.frequency], earliest) for s in subscribers
-    }
+    return {s.pk: max(previous.get(s.pk) or now - FIRST_LOOKBACK[s.frequency], earliest) for s in subscribers}
 
 
-def load_candidates(since, until, weights):
+def load_candidates(since: datetime | None, until: datetime, weights: Weights) -> Candidates:
     """Embedded papers first seen in (since, until] (since None: all), with text and (when weighted) upvotes.
 
     A paper embedded before title vectors existed stands in with its title+abstract vector
@@ -196,15 +223,16 @@ def load_candidates(since, until, weights):
     if since is not None:
         papers = papers.filter(first_seen_at__gt=since)
     rows = list(
-        papers
-        .order_by("pk")
-        .values_list("pk", "title", "abstract", "first_seen_at", "embeddings__vector", "embeddings__title_vector")
+        papers.order_by("pk").values_list(
+            "pk", "title", "abstract", "first_seen_at", "embeddings__vector", "embeddings__title_vector"
+        )
     )
     ids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
     vectors = np.vstack([embeddings.from_bytes(row[4]) for row in rows]) if rows else np.zeros((0, 0), np.float32)
     title_vectors = (
         np.vstack([embeddings.from_bytes(row[5] if row[5] is not None else row[4]) for row in rows])
-        if rows else vectors
+        if rows
+        else vectors
     )
     upvotes = None
     if weights.upvote_weight and rows:
@@ -225,12 +253,24 @@ def load_candidates(since, until, weights):
     )
 
 
-def _profiles(subscribers, windows, candidates, k=None):
+def load_profiles(
+    subscribers: Sequence[Subscriber], windows: dict[int, datetime], candidates: Candidates, k: int | None = None
+) -> list[Profile]:
     """One ranking Profile per subscriber, from their interests, in a fixed number of queries."""
-    by_subscriber = {s.pk: {"pos": [], "labels": [], "kinds": [], "neg": [], "excluded": []} for s in subscribers}
+    by_subscriber: dict[int, dict[str, list[Any]]] = {
+        s.pk: {"pos": [], "labels": [], "kinds": [], "neg": [], "excluded": []} for s in subscribers
+    }
     interests = list(
-        Interest.objects.filter(subscriber_id__in=by_subscriber).select_related("paper").only(
-            "subscriber_id", "kind", "text", "paper_id", "paper__title", "embedding", "embedding_model",
+        Interest.objects.filter(subscriber_id__in=by_subscriber)
+        .select_related("paper")
+        .only(
+            "subscriber_id",
+            "kind",
+            "text",
+            "paper_id",
+            "paper__title",
+            "embedding",
+            "embedding_model",
             "embedding_hash",
         )
     )
@@ -245,14 +285,19 @@ def _profiles(subscribers, windows, candidates, k=None):
         vector = (
             paper_vectors.get(interest.paper_id)
             if interest.paper_id
-            else embeddings.from_bytes(interest.embedding) if interest.embedding else None
+            else embeddings.from_bytes(interest.embedding)
+            if interest.embedding
+            else None
         )
         if vector is None or not dim:
             continue  # a liked paper that was never embedded, or no candidates to compare with
         if len(vector) != dim:
             logger.warning(
                 "interest %s of subscriber %s: its vector has %s dimensions, the papers' %s; left out",
-                interest.pk, interest.subscriber_id, len(vector), dim,
+                interest.pk,
+                interest.subscriber_id,
+                len(vector),
+                dim,
             )
             continue
         if interest.kind in Interest.POSITIVE:
@@ -285,13 +330,13 @@ def _profiles(subscribers, windows, candidates, k=None):
     return profiles
 
 
-def _feedback_paper_vectors(interests):
+def _feedback_paper_vectors(interests: list[Interest]) -> dict[int, np.ndarray]:
     paper_ids = sorted({i.paper_id for i in interests if i.paper_id})
     ids, matrix = embeddings.paper_matrix(paper_ids) if paper_ids else ([], None)
     return {int(pk): matrix[row] for row, pk in enumerate(ids)}
 
 
-def _refresh_stale_text_embeddings(interests):
+def _refresh_stale_text_embeddings(interests: list[Interest]) -> None:
     """Text interests embedded by another model (after a model change) are embedded again, in one batch."""
     name = embeddings.model_name()
     stale = [i for i in interests if i.kind in Interest.EMBEDDED_TEXT and i.text and i.embedding_model != name]
@@ -303,9 +348,9 @@ def _refresh_stale_text_embeddings(interests):
     Interest.objects.bulk_update(stale, ["embedding", "embedding_model", "embedding_hash"])
 
 
-def _papers_already_held(by_subscriber, candidate_ids):
+def _papers_already_held(by_subscriber: dict[int, Any], candidate_ids: np.ndarray) -> dict[int, set[int]]:
     """{subscriber id: paper ids already in their planned, sending or sent digests}, among the candidates."""
-    held = {}
+    held: dict[int, set[int]] = {}
     if not len(candidate_ids):
         return held
     rows = DigestItem.objects.filter(

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from digest import emails
 from digest.planning import rank_subscribers, window_starts
 from digest.ranking import Weights
 from digest.render import digest_context
 from papers.models import Paper
+from subscriptions import emails
 
 
 class PreviewItem:
@@ -47,8 +47,11 @@ def _ranked(subscriber, windows, now, limit=None):
     return [PreviewItem(papers[int(candidates.ids[m.index])], m) for m in matches]
 
 
-def recent_matches(subscriber, days=7, limit=10):
-    """The papers of the last `days` days that best match the subscriber, best first."""
+def recent_matches(subscriber, days=7, limit=10, **signal_arguments):
+    """The papers of the last `days` days that best match the subscriber, best first.
+
+    Also the answer to `subscriptions.signals.matches_wanted` (connected in DigestConfig.ready).
+    """
     now = timezone.now()
     return _ranked(subscriber, {subscriber.pk: now - timedelta(days=days)}, now, limit)
 

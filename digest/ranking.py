@@ -1,7 +1,8 @@
 """Ranking candidate papers for many subscribers at once: numpy in, top-k with reasons out.
 
-No ORM in here, so the planner, the `recommend` command, the preview and the benchmark all
-call exactly the same scoring with plain arrays.
+No ORM and no text handling in here: the planner, the `recommend` command, the preview, the
+evaluation and the benchmark all call exactly the same scoring with plain arrays, and the
+words of the candidates come from a text index (`digest.word_match.TextIndex`) they pass in.
 
 How a paper is scored for one subscriber (all vectors L2-normalised, so a dot product is
 the cosine similarity):
@@ -29,26 +30,22 @@ the cosine similarity):
    paper's score is reduced by DIVERSITY x its similarity to the papers already picked, so
    one digest is not ten variants of one idea.
 
-Both were measured on three judged sets (digest/evaluation/): each raised NDCG@5 on
-every set; the weights are settings.
+Both were measured on the judged sets (evaluation/judged/): each raised NDCG@5 on every
+set; the weights are settings (their defaults live in config/settings.py only).
 
 Subscribers are ranked in chunks of CHUNK_SIZE: every chunk is one matrix product
 (positive vectors of the chunk x candidates), so cost grows linearly with subscribers x
 candidates and memory stays flat.
 """
 
+from __future__ import annotations
+
 import math
-import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol, overload
 
 import numpy as np
-
-from papers.embeddings import WORD as _WORD
-
-from .word_match import WordMatcher
 
 NO_SCORE = np.float32(-np.inf)
 LAST_RESORT = np.finfo(np.float32).min
@@ -56,38 +53,38 @@ GRAM_LIMIT = 5000  # candidates x candidates float32 similarities up to 100 MB, 
 EVERY_INTEREST_LIFT = np.float32(10.0)  # above any real score (similarities are at most 1)
 
 
+class TextMatch(Protocol):
+    """What the ranking needs from the candidates' words (`digest.word_match.TextIndex`)."""
+
+    def mask(self, keywords: Sequence[str]) -> np.ndarray:
+        """Boolean mask over the candidates: True where any keyword occurs."""
+        ...
+
+    def word_scores(self, queries: Sequence[str], related: float) -> np.ndarray:
+        """(queries x candidates) float32 word-match scores in 0..1."""
+        ...
+
+
 @dataclass(frozen=True)
 class Weights:
-    """Every knob of the scoring; defaults come from settings.RANKING."""
+    """Every knob of the scoring. The values (and their defaults) come from settings.RANKING."""
 
-    min_score: float = 0.25
-    dislike_penalty: float = 0.5
-    dislike_margin: float = 0.35
-    upvote_weight: float = 0.0
-    diversity: float = 0.0
-    every_interest: bool = True
-    title_match: bool = True
-    word_match_weight: float = 0.4
-    related_words: float = 0.65
-    chunk_size: int = 2000
+    min_score: float
+    dislike_penalty: float
+    dislike_margin: float
+    upvote_weight: float
+    diversity: float
+    every_interest: bool
+    title_match: bool
+    word_match_weight: float
+    related_words: float
+    chunk_size: int
 
     @classmethod
-    def from_settings(cls, **overrides):
+    def from_settings(cls, **overrides: Any) -> Weights:
         from django.conf import settings
 
-        ranking = settings.RANKING
-        values = {
-            "min_score": ranking["MIN_SCORE"],
-            "dislike_penalty": ranking["DISLIKE_PENALTY"],
-            "dislike_margin": ranking["DISLIKE_MARGIN"],
-            "upvote_weight": ranking["UPVOTE_WEIGHT"],
-            "diversity": ranking["DIVERSITY"],
-            "every_interest": ranking["EVERY_INTEREST"],
-            "title_match": ranking["TITLE_MATCH"],
-            "word_match_weight": ranking["WORD_MATCH_WEIGHT"],
-            "related_words": ranking["RELATED_WORDS"],
-            "chunk_size": ranking["CHUNK_SIZE"],
-        }
+        values = {name.lower(): value for name, value in settings.RANKING.items()}
         values.update(overrides)
         return cls(**values)
 
@@ -113,10 +110,10 @@ class Profile:
     k: int = 10
     min_score: float | None = None
 
-    def kind(self, row):
+    def kind(self, row: int) -> str:
         return self.kinds[row] if self.kinds else "topic"
 
-    def topic_rows(self):
+    def topic_rows(self) -> list[int]:
         """Rows of text interests (their labels are the subscriber's own words)."""
         return [row for row in range(len(self.positives)) if self.kind(row) == "topic"]
 
@@ -124,7 +121,7 @@ class Profile:
 class Match(NamedTuple):
     """One ranked paper for one subscriber, with everything needed to explain it."""
 
-    index: int  # row in the candidate matrix
+    index: int  # type: ignore[assignment]  # row in the candidate matrix (shadows tuple.index on purpose)
     score: float  # relevance + trending: what the digest is ordered by
     matched: str  # label of the positive vector that matched best
     matched_kind: str  # "topic" or "liked"
@@ -134,74 +131,7 @@ class Match(NamedTuple):
     word_match: float = 0.0  # added for the words a text interest shares with the paper
 
 
-
-
-def keyword_pattern(keyword):
-    """Whole-word, case-insensitive; a multi-word keyword matches across any spacing."""
-    words = [re.escape(word) for word in keyword.lower().split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
-
-
-class KeywordIndex:
-    """The words of one set of candidate texts: excluded-keyword masks and the word match.
-
-    The texts are split into words once: a one-word keyword is then a dictionary lookup,
-    and a phrase is confirmed by its pattern only in the texts holding all of its words.
-    Scanning every text with a regex per keyword per subscriber chunk cost minutes at
-    100,000 subscribers; the planner keeps one index per candidate set for a whole run.
-    """
-
-    def __init__(self, texts, word_vectors=None):
-        """`word_vectors(words)` -> {word: vector} lets an interest's word match words near it in meaning."""
-        self.word_vectors = word_vectors
-        self.matchers = {}
-        self.texts = [text.lower() for text in texts]
-        self.postings = {}
-        self.counts = {}  # word -> [occurrences in each text of its postings]
-        self.lengths = np.zeros(len(self.texts), dtype=np.float32)
-        for position, text in enumerate(self.texts):
-            words = _WORD.findall(text)
-            self.lengths[position] = len(words)
-            for word, count in Counter(words).items():
-                self.postings.setdefault(word, []).append(position)
-                self.counts.setdefault(word, []).append(count)
-        self.masks = {}
-
-    def __len__(self):
-        return len(self.texts)
-
-    def keyword_mask(self, keyword):
-        if keyword not in self.masks:
-            mask = np.zeros(len(self.texts), dtype=bool)
-            words = _WORD.findall(keyword)
-            if len(words) == 1 and words[0] == keyword:
-                mask[self.postings.get(keyword, [])] = True
-            else:
-                holding = set(range(len(self.texts)))
-                for word in words:
-                    holding &= set(self.postings.get(word, ()))
-                pattern = keyword_pattern(keyword)
-                mask[[i for i in sorted(holding) if pattern.search(self.texts[i])]] = True
-            self.masks[keyword] = mask
-        return self.masks[keyword]
-
-    def word_matcher(self, related):
-        """The `WordMatcher` of these texts for one related-words threshold, built once."""
-        if related not in self.matchers:
-            self.matchers[related] = WordMatcher(self, self.word_vectors, related)
-        return self.matchers[related]
-
-    def mask(self, keywords):
-        """Boolean mask over the texts: True where any keyword occurs (whole word, any case)."""
-        mask = np.zeros(len(self.texts), dtype=bool)
-        for keyword in keywords:
-            keyword = " ".join(keyword.lower().split())
-            if keyword:
-                mask |= self.keyword_mask(keyword)
-        return mask
-
-
-def trending_bonus(upvotes, weight):
+def trending_bonus(upvotes: Sequence[float | None] | np.ndarray | None, weight: float) -> np.ndarray | None:
     """weight x log1p(upvotes), scaled so the most upvoted candidate gets the full weight."""
     if upvotes is None or weight == 0:
         return None
@@ -213,17 +143,22 @@ def trending_bonus(upvotes, weight):
     return (weight * votes / top).astype(np.float32)
 
 
-def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None, keyword_index=None,
-         title_vectors=None):
+def rank(
+    candidates: np.ndarray,
+    profiles: Sequence[Profile],
+    upvotes: Sequence[float | None] | np.ndarray | None = None,
+    weights: Weights | None = None,
+    text_index: TextMatch | None = None,
+    title_vectors: np.ndarray | None = None,
+) -> Ranking:
     """Rank `candidates` for every profile.
 
     candidates: (n, d) float32 normalised paper vectors (title + abstract).
     profiles: list of `Profile` (one per subscriber).
-    candidate_texts: n strings (title + abstract), for excluded keywords and the word match
-        (without them the score is the vectors' similarity alone).
-    keyword_index: a `KeywordIndex` over those texts, to reuse across calls (built on demand).
     upvotes: optional n community upvote counts (None / NaN for unknown).
     weights: `Weights`; defaults to settings.RANKING.
+    text_index: the candidates' words (`digest.word_match.TextIndex`), for excluded keywords
+        and the word match; without it the score is the vectors' similarity alone.
     title_vectors: optional (n, d) vectors of the titles alone (used with weights.title_match).
 
     Returns a `Ranking`: ranking[i] is profile i's list of `Match` (candidate index, score,
@@ -235,48 +170,231 @@ def rank(candidates, profiles, candidate_texts=None, upvotes=None, weights=None,
     titles = None
     if weights.title_match and title_vectors is not None and len(title_vectors):
         titles = np.ascontiguousarray(title_vectors, dtype=np.float32)
-    needs_words = weights.word_match_weight > 0 or any(p.excluded for p in profiles)
-    if keyword_index is None and candidate_texts is not None and needs_words:
-        keyword_index = KeywordIndex(candidate_texts)
     bonus = trending_bonus(upvotes, weights.upvote_weight)
     gram = candidates @ candidates.T if weights.diversity > 0 and len(candidates) <= GRAM_LIMIT else None
     chunk_size = max(1, weights.chunk_size)
     results = Ranking(chunk_size)
     for start in range(0, len(profiles), chunk_size):
         chunk = profiles[start : start + chunk_size]
-        results.add(_rank_chunk(candidates, titles, chunk, keyword_index, bonus, weights, gram), len(chunk))
+        results.add(_rank_chunk(candidates, titles, chunk, text_index, bonus, weights, gram), len(chunk))
     return results
 
 
-def _similarities(vectors, candidates, titles, topic_rows):
+# --- One chunk, step by step -------------------------------------------------------------
+
+
+@dataclass
+class _Positives:
+    """The positive vectors of a chunk's profiles stacked into one matrix, owner by owner."""
+
+    vectors: np.ndarray  # (rows, d)
+    counts: np.ndarray  # rows per owner
+    owners: np.ndarray  # owner of each row
+    starts: np.ndarray  # first row of each owner
+    topic_rows: np.ndarray  # rows that are text interests
+    queries: list[str]  # the text of each topic row, in the same order
+
+    @classmethod
+    def stack(cls, members: Sequence[Profile], dim: int) -> _Positives:
+        counts = np.fromiter((len(p.positives) for p in members), np.int64, len(members))
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        vectors = np.concatenate([np.asarray(p.positives, dtype=np.float32).reshape(-1, dim) for p in members])
+        rows, queries = [], []
+        for start, profile in zip(starts.tolist(), members, strict=True):
+            for row in profile.topic_rows():
+                rows.append(start + row)
+                queries.append(profile.labels[row])
+        owners = np.repeat(np.arange(len(members)), counts)
+        return cls(vectors, counts, owners, starts, np.asarray(rows, dtype=np.int64), queries)
+
+    def is_topic(self, members: Sequence[Profile]) -> np.ndarray | None:
+        """Per row: is it a text interest? None when every row is one (no profile names kinds)."""
+        if not any(p.kinds for p in members):
+            return None
+        flags = (p.kind(r) == "topic" for p in members for r in range(len(p.positives)))
+        return np.fromiter(flags, bool, len(self.owners))
+
+
+@dataclass
+class _WordMatch:
+    """What the word match added: for each positive row its row of `added` (-1 for liked papers)."""
+
+    query_of_row: np.ndarray
+    added: np.ndarray  # (topic rows x candidates)
+
+
+def _rank_chunk(
+    candidates: np.ndarray,
+    titles: np.ndarray | None,
+    profiles: Sequence[Profile],
+    text_index: TextMatch | None,
+    bonus: np.ndarray | None,
+    weights: Weights,
+    gram: np.ndarray | None,
+) -> _ChunkResult | None:
+    n_candidates, dim = candidates.shape
+    active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
+    if not active:
+        return None
+    members = [profiles[i] for i in active]
+
+    positives = _Positives.stack(members, dim)
+    similarities = _similarities(positives.vectors, candidates, titles, positives.topic_rows)
+    words = None
+    if weights.word_match_weight and text_index is not None:
+        words = _add_word_match(similarities, positives, text_index, weights)
+    best = _segment_max(similarities, positives.counts, positives.starts)
+    penalty = _dislike_penalty(members, candidates, best.shape, weights)
+    relevance = best - penalty
+    keep = _eligible(members, relevance, text_index, weights)
+    score = relevance + bonus if bonus is not None else relevance.copy()
+    score[~keep] = NO_SCORE
+    picked = _pick(score, similarities, positives, keep, members, candidates, weights, gram)
+    return _explain(active, members, picked, score, similarities, positives, best, penalty, bonus, words)
+
+
+def _similarities(
+    vectors: np.ndarray, candidates: np.ndarray, titles: np.ndarray | None, topic_rows: np.ndarray
+) -> np.ndarray:
     """Cosine similarity of every vector to every candidate; for the rows of text interests,
     the better of the candidate's two vectors when titles are given (a liked paper is
     compared with whole papers)."""
     similarities = vectors @ candidates.T
     if titles is not None and len(topic_rows):
-        topics = None
+        topics: Any = True
         if len(topic_rows) < len(vectors):
             topics = np.zeros((len(vectors), 1), dtype=bool)
             topics[topic_rows] = True
-        np.maximum(similarities, vectors @ titles.T, out=similarities, where=True if topics is None else topics)
+        np.maximum(similarities, vectors @ titles.T, out=similarities, where=topics)
     return similarities
 
 
-def _segment_max(similarities, counts):
+def _add_word_match(
+    similarities: np.ndarray, positives: _Positives, text_index: TextMatch, weights: Weights
+) -> _WordMatch:
+    """Adds WORD_MATCH_WEIGHT x each text interest's word match to its row, in place."""
+    rows = positives.topic_rows
+    added = text_index.word_scores(positives.queries, weights.related_words)
+    added *= np.float32(weights.word_match_weight)
+    if len(rows) == len(similarities):
+        similarities += added
+    else:
+        similarities[rows] += added
+    query_of_row = np.full(len(similarities), -1, dtype=np.int64)
+    query_of_row[rows] = np.arange(len(rows))
+    return _WordMatch(query_of_row, added)
+
+
+def _segment_max(similarities: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Per owner (rows grouped by owner, `counts` each) the best of the rows' similarities.
 
     A loop over the position within each group (a handful of interests) is several times
     faster than np.maximum.reduceat over the whole matrix.
     """
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     best = similarities[starts]
     for j in range(1, int(counts.max(initial=1))):
         more = np.flatnonzero(counts > j)
         best[more] = np.maximum(best[more], similarities[starts[more] + j])
-    return best, starts
+    return best
 
 
-def _matched_rows(similarities, counts, starts, picked):
+def _dislike_penalty(
+    members: Sequence[Profile], candidates: np.ndarray, shape: tuple[int, ...], weights: Weights
+) -> np.ndarray:
+    """DISLIKE_PENALTY x how far the closest negative vector is above DISLIKE_MARGIN, scaled to 0..1."""
+    penalty = np.zeros(shape, dtype=np.float32)
+    with_negatives = [j for j, p in enumerate(members) if p.negatives is not None and len(p.negatives)]
+    if not with_negatives or not weights.dislike_penalty:
+        return penalty
+    dim = candidates.shape[1]
+    counts = np.fromiter(
+        (len(members[j].negatives) for j in with_negatives),  # type: ignore[arg-type]
+        np.int64,
+        len(with_negatives),
+    )
+    negatives = np.concatenate(
+        [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
+    )
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    closest = _segment_max(negatives @ candidates.T, counts, starts)
+    scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
+    penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
+    return penalty
+
+
+def _eligible(
+    members: Sequence[Profile], relevance: np.ndarray, text_index: TextMatch | None, weights: Weights
+) -> np.ndarray:
+    """Which papers each profile may get: above its minimum, inside its window, free of excluded words."""
+    minimums = np.fromiter(
+        (weights.min_score if p.min_score is None else p.min_score for p in members), np.float32, len(members)
+    )
+    keep = relevance >= minimums[:, None]
+    for j, profile in enumerate(members):
+        if profile.eligible is not None:
+            keep[j] &= profile.eligible
+        if profile.excluded:
+            if text_index is None:
+                raise ValueError("excluded keywords need the candidates' text_index")
+            keep[j] &= ~text_index.mask(profile.excluded)
+    return keep
+
+
+def _pick(
+    score: np.ndarray,
+    similarities: np.ndarray,
+    positives: _Positives,
+    keep: np.ndarray,
+    members: Sequence[Profile],
+    candidates: np.ndarray,
+    weights: Weights,
+    gram: np.ndarray | None,
+) -> np.ndarray:
+    """Column indices of each profile's papers, best first by `score`."""
+    k_max = int(max(p.k for p in members))
+    ranking_score = score
+    if weights.every_interest:
+        topics = positives.is_topic(members)
+        ranking_score = _with_every_interest_first(score, similarities, positives.owners, keep, topics)
+    if weights.diversity > 0:
+        picked = _diverse_top(ranking_score, candidates, k_max, weights.diversity, gram)
+    else:
+        picked = _top(ranking_score, k_max)
+    if weights.every_interest:  # shown best first by the real score
+        order = np.argsort(-np.take_along_axis(score, picked, axis=1), axis=1, kind="stable")
+        picked = np.take_along_axis(picked, order, axis=1)
+    return picked
+
+
+def _explain(
+    active: list[int],
+    members: Sequence[Profile],
+    picked: np.ndarray,
+    score: np.ndarray,
+    similarities: np.ndarray,
+    positives: _Positives,
+    best: np.ndarray,
+    penalty: np.ndarray,
+    bonus: np.ndarray | None,
+    words: _WordMatch | None,
+) -> _ChunkResult:
+    """The parts of each picked paper's score: what matched, its similarity, penalty, bonus, words."""
+    picked_score = np.take_along_axis(score, picked, axis=1)
+    picked_best = np.take_along_axis(best, picked, axis=1)
+    matched_row = _matched_rows(similarities, positives.counts, positives.starts, picked)
+    picked_words = np.zeros_like(picked_score)
+    if words is not None:
+        query = words.query_of_row[positives.starts[:, None] + matched_row]
+        picked_words = np.where(query >= 0, words.added[query.clip(0), picked], 0).astype(np.float32)
+        picked_best = picked_best - picked_words
+    picked_penalty = np.take_along_axis(penalty, picked, axis=1)
+    picked_bonus = bonus[picked] if bonus is not None else np.zeros_like(picked_score)
+    return _ChunkResult(
+        active, members, picked, picked_score, matched_row, picked_best, picked_penalty, picked_bonus, picked_words
+    )
+
+
+def _matched_rows(similarities: np.ndarray, counts: np.ndarray, starts: np.ndarray, picked: np.ndarray) -> np.ndarray:
     """For each picked paper, the position (within its owner's group) of the vector that matched best."""
     rows = np.zeros(picked.shape, dtype=np.int64)
     best = np.take_along_axis(similarities[starts], picked, axis=1)
@@ -289,163 +407,9 @@ def _matched_rows(similarities, counts, starts, picked):
     return rows
 
 
-def _rank_chunk(candidates, titles, profiles, keyword_index, bonus, weights, gram):
-    n_candidates, dim = candidates.shape
-    active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
-    if not active:
-        return None
-    members = [profiles[i] for i in active]
-    count = len(members)
-
-    counts = np.fromiter((len(p.positives) for p in members), np.int64, count)
-    owners = np.repeat(np.arange(count), counts)
-    positives = np.concatenate([np.asarray(p.positives, dtype=np.float32).reshape(-1, dim) for p in members])
-    topic_rows, queries = _text_interests(members, counts)
-    similarities = _similarities(positives, candidates, titles, topic_rows)
-    words = None
-    if weights.word_match_weight and keyword_index is not None:
-        words = _add_word_match(similarities, topic_rows, queries, keyword_index, weights)
-    best, starts = _segment_max(similarities, counts)
-
-    penalty = np.zeros_like(best)
-    with_negatives = [j for j, p in enumerate(members) if p.negatives is not None and len(p.negatives)]
-    if with_negatives and weights.dislike_penalty:
-        neg_counts = np.fromiter((len(members[j].negatives) for j in with_negatives), np.int64, len(with_negatives))
-        negatives = np.concatenate(
-            [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
-        )
-        closest, _ = _segment_max(negatives @ candidates.T, neg_counts)
-        scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
-        penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
-
-    relevance = best - penalty
-    minimums = np.fromiter(
-        (weights.min_score if p.min_score is None else p.min_score for p in members), np.float32, count
-    )
-    keep = relevance >= minimums[:, None]
-    for j, profile in enumerate(members):
-        if profile.eligible is not None:
-            keep[j] &= profile.eligible
-        if profile.excluded:
-            if keyword_index is None:
-                raise ValueError("excluded keywords need candidate_texts")
-            keep[j] &= ~keyword_index.mask(profile.excluded)
-    score = relevance + bonus if bonus is not None else relevance.copy()
-    score[~keep] = NO_SCORE
-
-    k_max = int(max(p.k for p in members))
-    if weights.every_interest:
-        topics = None
-        if any(p.kinds for p in members):
-            topics = np.fromiter((p.kind(r) == "topic" for p in members for r in range(len(p.positives))), bool, len(owners))
-        ranking_score = _with_every_interest_first(score, similarities, owners, keep, topics)
-    else:
-        ranking_score = score
-    if weights.diversity > 0:
-        picked = _diverse_top(ranking_score, candidates, k_max, weights.diversity, gram)
-    else:
-        picked = _top(ranking_score, k_max)
-    if weights.every_interest:  # shown best first by the real score
-        order = np.argsort(-np.take_along_axis(score, picked, axis=1), axis=1, kind="stable")
-        picked = np.take_along_axis(picked, order, axis=1)
-    picked_score = np.take_along_axis(score, picked, axis=1)
-
-    picked_best = np.take_along_axis(best, picked, axis=1)
-    matched_row = _matched_rows(similarities, counts, starts, picked)
-    picked_words = np.zeros_like(picked_score)
-    if words is not None:
-        query_of_row, added = words
-        query = query_of_row[starts[:, None] + matched_row]
-        picked_words = np.where(query >= 0, added[query.clip(0), picked], 0).astype(np.float32)
-        picked_best = picked_best - picked_words
-    picked_penalty = np.take_along_axis(penalty, picked, axis=1)
-    picked_bonus = bonus[picked] if bonus is not None else np.zeros_like(picked_score)
-
-    return _ChunkResult(
-        active, members, picked, picked_score, matched_row, picked_best, picked_penalty, picked_bonus, picked_words
-    )
-
-
-def _text_interests(members, counts):
-    """(rows, texts) of the chunk's text interests among its positive vectors."""
-    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    rows, texts = [], []
-    for offset, profile in zip(offsets.tolist(), members):
-        for row in profile.topic_rows():
-            rows.append(offset + row)
-            texts.append(profile.labels[row])
-    return np.asarray(rows, dtype=np.int64), texts
-
-
-def _add_word_match(similarities, rows, queries, keyword_index, weights):
-    """Adds WORD_MATCH_WEIGHT x each text interest's word match to its row, in place.
-
-    Returns (query_of_row, added): for each row of `similarities` the row of `added`
-    (-1 for liked papers), and the added amounts, for the score breakdown.
-    """
-    added = keyword_index.word_matcher(weights.related_words).scores(queries)
-    added *= np.float32(weights.word_match_weight)
-    if len(rows) == len(similarities):
-        similarities += added
-    else:
-        similarities[rows] += added
-    query_of_row = np.full(len(similarities), -1, dtype=np.int64)
-    query_of_row[rows] = np.arange(len(rows))
-    return query_of_row, added
-
-
-class _ChunkResult:
-    """The picked arrays of one chunk; `Match` objects are built only when a subscriber's list is read."""
-
-    def __init__(self, active, members, *columns):
-        self.slot = {position: j for j, position in enumerate(active)}
-        self.members = members
-        self.columns = columns
-
-    def matches(self, position):
-        j = self.slot.get(position)
-        if j is None:
-            return []
-        profile = self.members[j]
-        index, score, row, similarity, penalty, trending, words = (column[j].tolist() for column in self.columns)
-        return [
-            Match(
-                index[i], score[i], profile.labels[row[i]], profile.kind(row[i]), similarity[i], penalty[i],
-                trending[i], words[i],
-            )
-            for i in range(min(profile.k, len(index)))
-            if score[i] != -math.inf
-        ]
-
-
-class Ranking(Sequence):
-    """One list of `Match` per profile, best first, built on access (a million Match objects
-    for 100,000 subscribers would cost more than the ranking itself)."""
-
-    def __init__(self, chunk_size):
-        self.chunk_size = chunk_size
-        self.chunks = []
-        self.length = 0
-
-    def add(self, chunk, size):
-        self.chunks.append(chunk)
-        self.length += size
-
-    def __len__(self):
-        return self.length
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        chunk = self.chunks[i // self.chunk_size]
-        return chunk.matches(i % self.chunk_size) if chunk else []
-
-
-def _with_every_interest_first(score, similarities, owners, keep, topics):
+def _with_every_interest_first(
+    score: np.ndarray, similarities: np.ndarray, owners: np.ndarray, keep: np.ndarray, topics: np.ndarray | None
+) -> np.ndarray:
     """Scores lifted for each text interest's own best paper, so every interest that has a
     paper above the minimum is represented before any interest gets its second paper: an
     interest whose field happens to score higher overall must not crowd out the others.
@@ -463,7 +427,7 @@ def _with_every_interest_first(score, similarities, owners, keep, topics):
     return lifted
 
 
-def _top(score, k):
+def _top(score: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the k highest scores per row, best first."""
     k = min(k, score.shape[1])
     if k < score.shape[1]:
@@ -474,7 +438,9 @@ def _top(score, k):
     return np.take_along_axis(part, order, axis=1)
 
 
-def _diverse_top(score, candidates, k, diversity, gram=None):
+def _diverse_top(
+    score: np.ndarray, candidates: np.ndarray, k: int, diversity: float, gram: np.ndarray | None = None
+) -> np.ndarray:
     """Greedy maximal-marginal-relevance pick of k from each row's best 3k, vectorised over rows.
 
     `gram` (candidates x candidates similarities, computed once per rank() call when small
@@ -494,9 +460,79 @@ def _diverse_top(score, candidates, k, diversity, gram=None):
         choice = np.argmax(adjusted, axis=1)
         picked[:, step] = pool[rows, choice]
         taken[rows, choice] = True
-        if gram is None:
+        if pool_vectors is not None:
             similarity = np.einsum("rpd,rd->rp", pool_vectors, pool_vectors[rows, choice])
         else:
+            assert gram is not None
             similarity = gram[pool, picked[:, step, None]]
         np.maximum(closest, similarity, out=closest)
     return picked
+
+
+# --- The result ------------------------------------------------------------------------------
+
+
+class _ChunkResult:
+    """The picked arrays of one chunk; `Match` objects are built only when a subscriber's list is read."""
+
+    def __init__(self, active: list[int], members: Sequence[Profile], *columns: np.ndarray) -> None:
+        self.slot = {position: j for j, position in enumerate(active)}
+        self.members = members
+        self.columns = columns
+
+    def matches(self, position: int) -> list[Match]:
+        j = self.slot.get(position)
+        if j is None:
+            return []
+        profile = self.members[j]
+        index, score, row, similarity, penalty, trending, words = (column[j].tolist() for column in self.columns)
+        return [
+            Match(
+                index[i],
+                score[i],
+                profile.labels[row[i]],
+                profile.kind(row[i]),
+                similarity[i],
+                penalty[i],
+                trending[i],
+                words[i],
+            )
+            for i in range(min(profile.k, len(index)))
+            if score[i] != -math.inf
+        ]
+
+
+class Ranking(Sequence[list[Match]]):
+    """One list of `Match` per profile, best first, built on access (a million Match objects
+    for 100,000 subscribers would cost more than the ranking itself)."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self.chunk_size = chunk_size
+        self.chunks: list[_ChunkResult | None] = []
+        self.length = 0
+
+    def add(self, chunk: _ChunkResult | None, size: int) -> None:
+        self.chunks.append(chunk)
+        self.length += size
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, i: int) -> list[Match]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[list[Match]]: ...
+
+    def __getitem__(self, i: int | slice) -> list[Match] | list[list[Match]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        chunk = self.chunks[i // self.chunk_size]
+        return chunk.matches(i % self.chunk_size) if chunk else []
+
+    def __iter__(self) -> Iterator[list[Match]]:
+        return (self[i] for i in range(len(self)))

@@ -1,6 +1,6 @@
 """The digest email: what each item says (why it is there, a teaser, links) and the message itself.
 
-Rendering goes through `digest.emails` like every other email; this module only builds the
+Rendering goes through `subscriptions.emails` like every other email; this module only builds the
 context. It takes plain objects (anything with .paper, .score, .matched, .matched_kind and,
 where known, .similarity and .word_match), so the sender, the preview and the benchmark
 render exactly the same email.
@@ -13,8 +13,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import reverse
 
-from digest import emails
-from subscriptions import signing
+from subscriptions import emails, signing
 
 TITLE_IN_SUBJECT = 80
 TEASER_CHARS = 320
@@ -99,7 +98,7 @@ def subject_line(day, items):
 @lru_cache(maxsize=8)
 def _feedback_url_template(site_url):
     """The feedback URL around a placeholder token: one reverse() per process, not two per item."""
-    return site_url + reverse("digest:feedback", kwargs={"token": "TOKEN"})
+    return site_url + reverse("subscriptions:feedback", kwargs={"token": "TOKEN"})
 
 
 def feedback_link(subscriber, paper_id, choice):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from subscriptions.models import Subscriber
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def covers(day):
@@ -34,7 +34,7 @@ def due_now(now=None):
         try:
             local = now.astimezone(ZoneInfo(zone_name))
         except (ZoneInfoNotFoundError, ValueError):
-            log.error("subscribers with unknown time zone %r are skipped; fix them in the admin", zone_name)
+            logger.error("subscribers with unknown time zone %r are skipped; fix them in the admin", zone_name)
             continue
         day = local.date()
         ids = (

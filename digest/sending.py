@@ -30,22 +30,26 @@ import logging
 import random
 import smtplib
 import socket
+from collections.abc import Iterable
 from datetime import timedelta
 from email.utils import make_msgid
+from typing import Any
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
+from anymail.message import AnymailMessage
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from digest.models import Digest, DigestItem
 from digest.render import digest_message
 from subscriptions.models import Subscriber
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 TRANSIENT = "transient"
 PERMANENT = "permanent"
@@ -58,7 +62,7 @@ FAILED = "failed"
 NOT_CLAIMED = "not-claimed"
 
 
-def classify(error):
+def classify(error: BaseException) -> str:
     """Sort a delivery error into TRANSIENT (retry later), PERMANENT (give up) or REFUSED.
 
     REFUSED means the recipient address itself was rejected (SMTP 5xx at RCPT, anymail's
@@ -83,14 +87,14 @@ def classify(error):
     return PERMANENT
 
 
-def retry_delay(attempts):
+def retry_delay(attempts: int) -> float:
     """Seconds before the next try: exponential, full jitter, capped below the broker's
     visibility timeout (a longer countdown would make Redis redeliver the waiting task)."""
     ceiling = min(settings.SEND_RETRY_MAX_SECONDS, settings.SEND_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))
     return random.uniform(ceiling / 2, ceiling)
 
 
-def claim(digest_ids):
+def claim(digest_ids: Iterable[int]) -> list[int]:
     """planned → sending; returns the ids this caller claimed, which no other caller can claim.
 
     The rows are locked (rows another claimer holds are skipped) and then updated in one
@@ -108,14 +112,14 @@ def claim(digest_ids):
     return ids
 
 
-def _finish(digest_id, status, **fields):
+def _finish(digest_id: int, status: str, **fields: Any) -> int:
     """Move a claimed row on, only if it is still ours (still `sending`)."""
     return Digest.objects.filter(pk=digest_id, status=Digest.Status.SENDING).update(status=status, **fields)
 
 
-def suppress(subscriber_id, status, reason):
+def suppress(subscriber_id: int, status: str, reason: str) -> int:
     """Stop all mail to a subscriber: bounced, complained or unsubscribed at the ESP."""
-    changes = {"status": status, "suppressed_reason": reason[:500]}
+    changes: dict[str, Any] = {"status": status, "suppressed_reason": reason[:500]}
     if status == Subscriber.Status.UNSUBSCRIBED:
         changes["unsubscribed_at"] = timezone.now()
     updated = Subscriber.objects.filter(pk=subscriber_id).exclude(status__in=Subscriber.SUPPRESSED).update(**changes)
@@ -126,7 +130,7 @@ def suppress(subscriber_id, status, reason):
     return updated
 
 
-def _message_for(digest, items):
+def _message_for(digest: Digest, items: list[DigestItem]) -> AnymailMessage:
     message = digest_message(digest, items=items)
     if not any(name.lower() == "message-id" for name in message.extra_headers):
         domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
@@ -134,12 +138,12 @@ def _message_for(digest, items):
     return message
 
 
-def _message_id(message):
+def _message_id(message: AnymailMessage) -> str:
     status = getattr(message, "anymail_status", None)
     return (status and status.message_id) or message.extra_headers["Message-ID"]
 
 
-def _claimed_digests(digest_ids):
+def _claimed_digests(digest_ids: list[int]) -> QuerySet[Digest]:
     """The claimed digests with subscriber, items and papers, in three queries for the lot."""
     items = DigestItem.objects.select_related("paper").order_by("rank")
     return (
@@ -150,12 +154,12 @@ def _claimed_digests(digest_ids):
     )
 
 
-def send_digest(digest_id, connection=None):
+def send_digest(digest_id: int, connection: BaseEmailBackend | None = None) -> str:
     """Send one digest if this caller can claim it; returns SENT, RETRY, FAILED or NOT_CLAIMED."""
     return send_batch([digest_id], connection=connection)[digest_id]
 
 
-def send_batch(digest_ids, connection=None):
+def send_batch(digest_ids: Iterable[int], connection: BaseEmailBackend | None = None) -> dict[int, str]:
     """Claim and send several digests over one SMTP/ESP connection; {digest_id: outcome}.
 
     Outcomes are SENT, FAILED, NOT_CLAIMED (someone else has it, or it is no longer planned)
@@ -163,7 +167,7 @@ def send_batch(digest_ids, connection=None):
     `retry_delay(attempts)`; the attempt bound is enforced here, not by the caller.
     """
     claimed = claim(digest_ids)
-    outcomes = {digest_id: NOT_CLAIMED for digest_id in digest_ids}
+    outcomes = dict.fromkeys(digest_ids, NOT_CLAIMED)
     if not claimed:
         return outcomes
     own_connection = connection is None
@@ -184,7 +188,7 @@ def send_batch(digest_ids, connection=None):
     return outcomes
 
 
-def _deliver(digest, connection):
+def _deliver(digest: Digest, connection: BaseEmailBackend) -> str:
     subscriber = digest.subscriber
     if not subscriber.can_receive_mail:
         _finish(digest.pk, Digest.Status.FAILED, last_error=f"Not sent: subscriber is {subscriber.status}")
@@ -192,7 +196,7 @@ def _deliver(digest, connection):
     try:
         message = _message_for(digest, list(digest.items.all()))
     except Exception as error:  # a rendering bug fails this digest only, loudly
-        log.exception("digest %s: could not render", digest.pk)
+        logger.exception("digest %s: could not render", digest.pk)
         _finish(digest.pk, Digest.Status.FAILED, last_error=f"render: {error!r}"[:2000])
         return FAILED
     message.connection = connection
@@ -209,21 +213,21 @@ def _deliver(digest, connection):
     return SENT
 
 
-def _record_error(digest, error):
+def _record_error(digest: Digest, error: BaseException) -> str:
     kind = classify(error)
     text = f"{kind}: {type(error).__name__}: {error}"[:2000]
     if kind == TRANSIENT and digest.attempts < settings.SEND_MAX_ATTEMPTS:
-        log.warning("digest %s: transient error, attempt %s: %s", digest.pk, digest.attempts, text)
+        logger.warning("digest %s: transient error, attempt %s: %s", digest.pk, digest.attempts, text)
         _finish(digest.pk, Digest.Status.PLANNED, last_error=text)
         return RETRY
-    log.error("digest %s failed after %s attempt(s): %s", digest.pk, digest.attempts, text)
+    logger.error("digest %s failed after %s attempt(s): %s", digest.pk, digest.attempts, text)
     _finish(digest.pk, Digest.Status.FAILED, last_error=text)
     if kind == REFUSED:
         suppress(digest.subscriber_id, Subscriber.Status.BOUNCED, f"recipient refused: {error}")
     return FAILED
 
 
-def sweep_stuck(older_than=None):
+def sweep_stuck(older_than: timedelta | None = None) -> list[int]:
     """Digests that no live sender will finish, to be queued again; returns their ids.
 
     Rows stuck in `sending` without a message id (their sender died) go back to `planned`;
@@ -236,9 +240,8 @@ def sweep_stuck(older_than=None):
     stuck = Digest.objects.filter(status=Digest.Status.SENDING, message_id="", claimed_at__lte=cutoff)
     returned = stuck.update(status=Digest.Status.PLANNED, last_error="Returned by the sweeper: sender vanished")
     if returned:
-        log.warning("sweeper returned %s digest(s) stuck in sending to planned", returned)
+        logger.warning("sweeper returned %s digest(s) stuck in sending to planned", returned)
     waiting = Digest.objects.filter(status=Digest.Status.PLANNED, issue_date__gte=recent).filter(
         Q(claimed_at__lte=cutoff) | Q(claimed_at__isnull=True, created_at__lte=cutoff)
     )
     return list(waiting.order_by("pk").values_list("pk", flat=True))
-

@@ -15,7 +15,7 @@ from digest import schedule, sending
 from digest.models import Digest
 from digest.planning import plan_digests
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def chunks(items, size):
@@ -55,7 +55,7 @@ def plan_and_send_due():
     planned = 0
     for issue_date, subscriber_ids in schedule.due_now(now).items():
         planned += len(plan_and_queue(subscriber_ids, issue_date, now=now))
-    log.info("planned and queued %s digest(s)", planned)
+    logger.info("planned and queued %s digest(s)", planned)
     return planned
 
 

@@ -19,7 +19,7 @@ from digest.models import DeliveryEvent, Digest
 from digest.sending import suppress
 from subscriptions.models import Subscriber, normalise_email
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SUPPRESSING = {
     "bounced": Subscriber.Status.BOUNCED,
@@ -34,7 +34,13 @@ def event_key(event, esp_name):
     """The ESP's event id, or (for ESPs that send none) a hash of what identifies the event."""
     if event.event_id:
         return str(event.event_id)[:300]
-    parts = [esp_name, event.event_type, event.message_id, event.recipient, event.timestamp and event.timestamp.isoformat()]
+    parts = [
+        esp_name,
+        event.event_type,
+        event.message_id,
+        event.recipient,
+        event.timestamp and event.timestamp.isoformat(),
+    ]
     return f"{esp_name}:" + hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()
 
 
@@ -60,6 +66,7 @@ def subscriber_for(event, digest):
 
 def record_tracking_event(sender, event, esp_name, **kwargs):
     digest = digest_for(event)
+    subscriber = subscriber_for(event, digest)
     with transaction.atomic():
         stored, created = DeliveryEvent.objects.get_or_create(
             event_id=event_key(event, esp_name),
@@ -69,29 +76,35 @@ def record_tracking_event(sender, event, esp_name, **kwargs):
                 "recipient": (event.recipient or "")[:254],
                 "message_id": (event.message_id or "")[:300],
                 "digest": digest,
+                "subscriber": subscriber,
                 "occurred_at": event.timestamp or timezone.now(),
                 "detail": (event.description or event.mta_response or event.reject_reason or "")[:5000],
             },
         )
     if not created:
-        log.info("%s event %s already recorded; ignored", esp_name, stored.event_id)
+        logger.info("%s event %s already recorded; ignored", esp_name, stored.event_id)
         return
     if event.event_type in RECORDED_ON_DIGEST:
         if digest is None:
-            log.warning("%s %s event for unknown message %r; recorded only", esp_name, event.event_type, event.message_id)
+            logger.warning(
+                "%s %s event for unknown message %r; recorded only", esp_name, event.event_type, event.message_id
+            )
             return
         field = RECORDED_ON_DIGEST[event.event_type]
-        Digest.objects.filter(pk=digest.pk, **{f"{field}__isnull": True}).update(**{field: event.timestamp or timezone.now()})
+        Digest.objects.filter(pk=digest.pk, **{f"{field}__isnull": True}).update(
+            **{field: event.timestamp or timezone.now()}
+        )
     elif event.event_type in SUPPRESSING:
-        subscriber = subscriber_for(event, digest)
         if subscriber is None:
-            log.warning("%s %s event for unknown recipient %r; recorded only", esp_name, event.event_type, event.recipient)
+            logger.warning(
+                "%s %s event for unknown recipient %r; recorded only", esp_name, event.event_type, event.recipient
+            )
             return
         reason = f"{esp_name} {event.event_type}: {event.description or event.reject_reason or ''}".strip()
         suppress(subscriber.pk, SUPPRESSING[event.event_type], reason)
-        log.warning("subscriber %s suppressed: %s", subscriber.pk, reason)
+        logger.warning("subscriber %s suppressed: %s", subscriber.pk, reason)
     else:
-        log.info("%s event %s (%s) recorded, no action", esp_name, stored.event_id, event.event_type)
+        logger.info("%s event %s (%s) recorded, no action", esp_name, stored.event_id, event.event_type)
 
 
 class WebhookErrorsMiddleware:
@@ -113,16 +126,16 @@ class WebhookErrorsMiddleware:
         if not request.path.startswith("/anymail/"):
             return None
         if isinstance(exception, AnymailWebhookValidationFailure):
-            log.warning("webhook %s refused: %s", request.path, exception)
+            logger.warning("webhook %s refused: %s", request.path, exception)
             if "HTTP_AUTHORIZATION" not in request.META:
                 response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
                 response["WWW-Authenticate"] = 'Basic realm="anymail webhooks"'
                 return response
             return HttpResponse("Wrong webhook credentials.\n", status=403, content_type="text/plain")
         if isinstance(exception, (json.JSONDecodeError, UnicodeDecodeError)):
-            log.warning("webhook %s: unreadable payload: %s", request.path, exception)
+            logger.warning("webhook %s: unreadable payload: %s", request.path, exception)
             return HttpResponse("Unreadable payload.\n", status=400, content_type="text/plain")
         if isinstance(exception, (KeyError, TypeError, AttributeError, ValueError)):
-            log.error("webhook %s: malformed event ignored (%r): %.500r", request.path, exception, request.body)
+            logger.error("webhook %s: malformed event ignored (%r): %.500r", request.path, exception, request.body)
             return HttpResponse("Malformed event logged.\n", content_type="text/plain")
         return None

@@ -1,5 +1,5 @@
-"""How well an interest's own words match each candidate paper: BM25 where a word also
-counts for the words nearest to it in meaning.
+"""The words of a set of candidate texts: excluded keywords and how well an interest's own
+words match each paper (BM25 where a word also counts for the words nearest to it in meaning).
 
 Sentence vectors alone rank papers that merely sound alike next to papers that use the
 reader's very words ("speculative decoding"), and a reader who writes "pictures" means
@@ -9,14 +9,92 @@ candidates' words whose vectors are at least RANKING_RELATED_WORDS similar to it
 text that holds every interest word once at average length: a query that shares only
 "and" or "models" with today's papers adds next to nothing.
 
-No ORM here: word vectors come from the `word_vectors` callable the caller passes
+`TextIndex` is what `digest.ranking.rank` takes as its `text_index`. No ORM here: word
+vectors come from the `word_vectors` callable the caller passes
 (`papers.embeddings.word_vectors` in production, which keeps them in the database).
 """
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
 
 from papers.embeddings import VECTOR_WORD, WORD
+
+WordVectors = Callable[..., dict[str, np.ndarray]]
+
+
+def keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """Whole-word, case-insensitive; a multi-word keyword matches across any spacing."""
+    words = [re.escape(word) for word in keyword.lower().split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
+
+
+class TextIndex:
+    """The words of one set of candidate texts: excluded-keyword masks and the word match.
+
+    The texts are split into words once: a one-word keyword is then a dictionary lookup,
+    and a phrase is confirmed by its pattern only in the texts holding all of its words.
+    Scanning every text with a regex per keyword per subscriber chunk cost minutes at
+    100,000 subscribers; the planner keeps one index per candidate set for a whole run.
+    """
+
+    def __init__(self, texts: Iterable[str], word_vectors: WordVectors | None = None) -> None:
+        """`word_vectors(words)` -> {word: vector} lets an interest's word match words near it in meaning."""
+        self.word_vectors = word_vectors
+        self.matchers: dict[float, WordMatcher] = {}
+        self.texts = [text.lower() for text in texts]
+        self.postings: dict[str, list[int]] = {}
+        self.counts: dict[str, list[int]] = {}  # word -> [occurrences in each text of its postings]
+        self.lengths = np.zeros(len(self.texts), dtype=np.float32)
+        for position, text in enumerate(self.texts):
+            words = WORD.findall(text)
+            self.lengths[position] = len(words)
+            for word, count in Counter(words).items():
+                self.postings.setdefault(word, []).append(position)
+                self.counts.setdefault(word, []).append(count)
+        self.masks: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def keyword_mask(self, keyword: str) -> np.ndarray:
+        if keyword not in self.masks:
+            mask = np.zeros(len(self.texts), dtype=bool)
+            words = WORD.findall(keyword)
+            if len(words) == 1 and words[0] == keyword:
+                mask[self.postings.get(keyword, [])] = True
+            else:
+                holding = set(range(len(self.texts)))
+                for word in words:
+                    holding &= set(self.postings.get(word, ()))
+                pattern = keyword_pattern(keyword)
+                mask[[i for i in sorted(holding) if pattern.search(self.texts[i])]] = True
+            self.masks[keyword] = mask
+        return self.masks[keyword]
+
+    def mask(self, keywords: Sequence[str]) -> np.ndarray:
+        """Boolean mask over the texts: True where any keyword occurs (whole word, any case)."""
+        mask = np.zeros(len(self.texts), dtype=bool)
+        for keyword in keywords:
+            keyword = " ".join(keyword.lower().split())
+            if keyword:
+                mask |= self.keyword_mask(keyword)
+        return mask
+
+    def word_matcher(self, related: float) -> WordMatcher:
+        """The `WordMatcher` of these texts for one related-words threshold, built once."""
+        if related not in self.matchers:
+            self.matchers[related] = WordMatcher(self, self.word_vectors, related)
+        return self.matchers[related]
+
+    def word_scores(self, queries: Sequence[str], related: float) -> np.ndarray:
+        """(queries x texts) float32 word-match scores in 0..1 (see `WordMatcher.scores`)."""
+        return self.word_matcher(related).scores(queries)
 
 
 class WordMatcher:
@@ -24,8 +102,8 @@ class WordMatcher:
     B = 0.75
     DENSE_LIMIT = 25_000_000  # words x texts kept as a dense float32 matrix (100 MB) at most
 
-    def __init__(self, index, word_vectors=None, related=0.65):
-        """`index` is a `digest.ranking.KeywordIndex` (the words of the candidates);
+    def __init__(self, index: TextIndex, word_vectors: WordVectors | None = None, related: float = 0.65) -> None:
+        """`index` is the `TextIndex` of the candidates;
         `word_vectors(words, embed_missing=False)` returns {word: normalised vector} for the
         words it knows (the candidates' words are read as they are, an interest's missing
         words may be embedded)."""
@@ -37,12 +115,13 @@ class WordMatcher:
         fits = self.terms.shape[0] * self.terms.shape[1] <= self.DENSE_LIMIT
         self._dense_terms = self.terms.toarray() if fits else None
         self.unknown_idf = float(np.log1p((self.size + 0.5) / 0.5))
-        self._neighbour_words = None
-        self._neighbour_vectors = None
-        self._expansions = {}  # word -> (columns, weights)
-        self._queries = {}  # query text -> (columns, weights already divided by the query's best score)
+        self._neighbour_words: list[int] | None = None
+        self._neighbour_vectors: np.ndarray | None = None
+        self._expansions: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # word -> (columns, weights)
+        # query text -> (columns, weights already divided by the query's best score)
+        self._queries: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _bm25(self, index):
+    def _bm25(self, index: TextIndex) -> tuple[np.ndarray, sparse.csr_matrix]:
         """(idf per word, words x texts sparse BM25 term weights): Okapi with an idf that is never negative."""
         n = self.size
         idf = np.zeros(len(self.columns), dtype=np.float32)
@@ -60,11 +139,12 @@ class WordMatcher:
             return idf, sparse.csr_matrix((0, n), dtype=np.float32)
         terms = sparse.csr_matrix(
             (np.concatenate(values), (np.concatenate(rows), np.concatenate(texts))),
-            shape=(len(self.columns), n), dtype=np.float32,
+            shape=(len(self.columns), n),
+            dtype=np.float32,
         )
         return idf, terms
 
-    def scores(self, queries):
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
         """(queries x texts) float32 array of word-match scores in 0..1."""
         entries = [self._query(query) for query in queries]
         indptr = np.cumsum([0] + [len(columns) for columns, _ in entries])
@@ -77,13 +157,13 @@ class WordMatcher:
         scores = np.asarray(product, dtype=np.float32)
         return np.minimum(scores, 1, out=scores)
 
-    def _query(self, query):
+    def _query(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         entry = self._queries.get(query)
         if entry is None:
             words = set(WORD.findall(query.lower()))
             self._expand(words)
             best = sum(float(self.idf[self.columns[w]]) if w in self.columns else self.unknown_idf for w in words)
-            combined = {}
+            combined: dict[int, float] = {}
             for word in words:
                 for column, weight in zip(*self._expansions[word]):
                     combined[column] = combined.get(column, 0.0) + weight
@@ -93,17 +173,18 @@ class WordMatcher:
             entry = self._queries[query] = (columns[order], weights)
         return entry
 
-    def _expand(self, words):
+    def _expand(self, words: Iterable[str]) -> None:
         """Each new word's columns and weights: itself (1.0) and its near neighbours (their similarity)."""
         new = [w for w in words if w not in self._expansions]
-        expandable = [w for w in new if VECTOR_WORD.fullmatch(w)] if self.word_vectors else []  # "x", "2024": only themselves
-        vectors = self.word_vectors(expandable, embed_missing=True) if expandable else {}
+        expandable = [w for w in new if VECTOR_WORD.fullmatch(w)]  # "x", "2024": only themselves
+        vectors = self.word_vectors(expandable, embed_missing=True) if self.word_vectors and expandable else {}
         known = [w for w in expandable if w in vectors]
-        if known and self._neighbours()[0]:
-            similarity = np.vstack([vectors[w] for w in known]) @ self._neighbour_vectors.T
+        neighbour_words, neighbour_vectors = self._neighbours() if known else ([], None)
+        if neighbour_words and neighbour_vectors is not None:
+            similarity = np.vstack([vectors[w] for w in known]) @ neighbour_vectors.T
             for word, row in zip(known, similarity):
                 near = np.flatnonzero(row >= self.related)
-                expansion = {self._neighbour_words[i]: float(row[i]) for i in near}
+                expansion = {neighbour_words[i]: float(row[i]) for i in near}
                 if word in self.columns:
                     expansion[self.columns[word]] = 1.0
                 self._expansions[word] = (np.fromiter(expansion, np.int64), np.fromiter(expansion.values(), np.float32))
@@ -112,11 +193,11 @@ class WordMatcher:
                 own = [self.columns[word]] if word in self.columns else []
                 self._expansions[word] = (np.array(own, np.int64), np.ones(len(own), np.float32))
 
-    def _neighbours(self):
+    def _neighbours(self) -> tuple[list[int], np.ndarray]:
         """(columns, vectors) of the candidates' words that other words may stand for."""
-        if self._neighbour_words is None:
+        if self._neighbour_words is None or self._neighbour_vectors is None:
             words = [w for w in self.columns if VECTOR_WORD.fullmatch(w)]
-            vectors = self.word_vectors(words) if words else {}
+            vectors = self.word_vectors(words) if self.word_vectors and words else {}
             known = [w for w in words if w in vectors]
             self._neighbour_words = [self.columns[w] for w in known]
             self._neighbour_vectors = (

@@ -34,8 +34,13 @@ class AppearanceInline(ReadOnlyInline):
 class PaperAdmin(admin.ModelAdmin):
     list_display = ["title", "arxiv_id", "doi", "published", "first_seen_at"]
     search_fields = ["title", "abstract", "authors", "arxiv_id", "doi"]
-    list_filter = [("appearances__source", admin.RelatedOnlyFieldListFilter), "appearances__listed_on",
-                   "published", "first_seen_at", EmbeddingStateFilter]
+    list_filter = [
+        ("appearances__source", admin.RelatedOnlyFieldListFilter),
+        "appearances__listed_on",
+        "published",
+        "first_seen_at",
+        EmbeddingStateFilter,
+    ]
     date_hierarchy = "first_seen_at"
     readonly_fields = ["key", "title_key", "first_seen_at", "updated_at"]
     inlines = [AppearanceInline]
@@ -51,8 +56,13 @@ class SourceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         latest = IngestRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
-        return super().get_queryset(request).annotate(
-            last_status=Subquery(latest.values("status")[:1]), last_started=Subquery(latest.values("started_at")[:1])
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_status=Subquery(latest.values("status")[:1]),
+                last_started=Subquery(latest.values("started_at")[:1]),
+            )
         )
 
     @admin.display(description="Last run", ordering="last_started")
@@ -88,9 +98,21 @@ class IngestRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", ("source", admin.RelatedOnlyFieldListFilter), "started_at"]
     search_fields = ["source__name", "message"]
     date_hierarchy = "started_at"
-    fields = ["source", "kind", "status", "message", "started_at", "finished_at", "seen", "new", "updated",
-              "duplicate", "rejected", "rejected_entries"]
-    readonly_fields = fields
+    fields = [
+        "source",
+        "kind",
+        "status",
+        "message",
+        "started_at",
+        "finished_at",
+        "seen",
+        "new",
+        "updated",
+        "duplicate",
+        "rejected",
+        "rejected_entries",
+    ]
+    readonly_fields = fields  # type: ignore[assignment]  # the fields' names, each read-only
 
     @admin.display(description="Rejected entries")
     def rejected_entries(self, run):

@@ -174,7 +174,8 @@ def word_vectors(words, embed_missing=False):
         vectors = encode(missing, batch_size=256)
         WordVector.objects.bulk_create(
             [WordVector(model_name=name, word=w, vector=to_bytes(v)) for w, v in zip(missing, vectors)],
-            batch_size=1000, ignore_conflicts=True,  # two workers may embed the same new word
+            batch_size=1000,
+            ignore_conflicts=True,  # two workers may embed the same new word
         )
         found.update(zip(missing, vectors))
     return found

@@ -179,8 +179,14 @@ def _store_appearances(run, listings):
         appearance = existing.get((paper_id, listed_on))
         if appearance is None:
             fresh.append(
-                Appearance(paper_id=paper_id, source=run.source, listed_on=listed_on, rank=record.rank,
-                           upvotes=record.upvotes, run=run)
+                Appearance(
+                    paper_id=paper_id,
+                    source=run.source,
+                    listed_on=listed_on,
+                    rank=record.rank,
+                    upvotes=record.upvotes,
+                    run=run,
+                )
             )
         elif (appearance.rank, appearance.upvotes) != (record.rank, record.upvotes):
             appearance.rank, appearance.upvotes = record.rank, record.upvotes

@@ -149,6 +149,9 @@ class Appearance(models.Model):
         ]
         ordering = ["-listed_on", "rank"]
 
+    def __str__(self):
+        return f"{self.paper} · {self.source} · {self.listed_on}"
+
 
 class WordVector(models.Model):
     """One word's vector for one model, so an interest's word can match papers that say it in
@@ -161,6 +164,9 @@ class WordVector(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model_name", "word"], name="one_vector_per_word_and_model")]
+
+    def __str__(self):
+        return f"{self.word} ({self.model_name})"
 
 
 class PaperEmbedding(models.Model):
@@ -182,6 +188,9 @@ class PaperEmbedding(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["paper", "model_name"], name="one_embedding_per_model")]
+
+    def __str__(self):
+        return f"{self.paper} ({self.model_name})"
 
     @property
     def array(self):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from papers.ingest import ingest_source
 from papers.models import IngestRun, Source
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @shared_task(soft_time_limit=3300, time_limit=3500)
@@ -20,7 +20,7 @@ def ingest_all_sources():
         try:
             statuses[source.name] = ingest_source(source).status
         except Exception as error:  # a bug, not bad input (that is recorded by ingest itself)
-            log.exception("ingest of source %s crashed", source.name)
+            logger.exception("ingest of source %s crashed", source.name)
             IngestRun.objects.filter(source=source, status=IngestRun.Status.RUNNING).update(
                 status=IngestRun.Status.FAILED, message=f"Crashed: {error!r}"[:2000], finished_at=timezone.now()
             )

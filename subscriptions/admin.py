@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from digest.admin import preview_next_digest, send_now
 from subscriptions import services
 from subscriptions.models import Interest, Subscriber
 
@@ -17,14 +16,21 @@ class InterestInline(admin.TabularInline):
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = [
-        "email", "status", "frequency", "send_hour", "timezone", "interest_count", "digest_count", "created_at",
+        "email",
+        "status",
+        "frequency",
+        "send_hour",
+        "timezone",
+        "interest_count",
+        "digest_count",
+        "created_at",
     ]
     list_filter = ["status", "frequency", "timezone"]
     search_fields = ["email"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
     date_hierarchy = "created_at"
     inlines = [InterestInline]
-    actions = ["pause", "resume", "resend_confirmation", preview_next_digest, send_now]
+    actions = ["pause", "resume", "resend_confirmation"]
 
     def get_queryset(self, request):
         return (

@@ -71,8 +71,7 @@ class LinesField(forms.CharField):
                 lines.append(line)
         if len(lines) > self.max_lines:
             raise ValidationError(
-                f"You listed {len(lines)} {self.noun}s; at most {self.max_lines} fit. "
-                f"Keep the ones that matter most.",
+                f"You listed {len(lines)} {self.noun}s; at most {self.max_lines} fit. Keep the ones that matter most.",
                 code="too_many",
             )
         if self.required and not lines:
@@ -82,8 +81,7 @@ class LinesField(forms.CharField):
     def check_line(self, number, line):
         if len(line) > self.max_line_length:
             raise ValidationError(
-                f"Line {number} is {len(line)} characters long; keep each {self.noun} under "
-                f"{self.max_line_length}.",
+                f"Line {number} is {len(line)} characters long; keep each {self.noun} under {self.max_line_length}.",
                 code="line_too_long",
             )
         if _MARKUP.search(line):
@@ -177,13 +175,17 @@ class ManageForm(PreferencesForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     papers_per_digest = forms.IntegerField(label="Papers per digest", min_value=1, max_value=50)
-    skip_empty = forms.BooleanField(
-        label="Send nothing on days without a good match", required=False
-    )
+    skip_empty = forms.BooleanField(label="Send nothing on days without a good match", required=False)
 
     field_order = [
-        "interests", "excluded_keywords", "frequency", "weekday", "send_hour", "timezone",
-        "papers_per_digest", "skip_empty",
+        "interests",
+        "excluded_keywords",
+        "frequency",
+        "weekday",
+        "send_hour",
+        "timezone",
+        "papers_per_digest",
+        "skip_empty",
     ]
     SETTINGS = ("frequency", "weekday", "send_hour", "timezone", "papers_per_digest", "skip_empty")
 

@@ -17,7 +17,7 @@ def validate_timezone(name):
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{name!r} is not a known time zone (use a name like Europe/Berlin).")
+        raise ValidationError(f"{name!r} is not a known time zone (use a name like Europe/Berlin).") from None
 
 
 class SubscriberQuerySet(models.QuerySet):
@@ -94,11 +94,6 @@ class Subscriber(models.Model):
     @property
     def can_receive_mail(self):
         return self.status == self.Status.ACTIVE
-
-    @property
-    def is_subscribed(self):
-        """Active or paused: the subscriber still wants the service, now or later."""
-        return self.status in {self.Status.ACTIVE, self.Status.PAUSED}
 
     @property
     def needs_confirmation(self):
@@ -186,17 +181,17 @@ class Interest(models.Model):
     def __str__(self):
         return self.label
 
+    def save(self, *args, **kwargs):
+        if self.kind in self.EMBEDDED_TEXT and self.text:
+            self.refresh_embedding()
+        super().save(*args, **kwargs)
+
     @property
     def label(self):
         """How the interest is named to the subscriber, e.g. in 'why you got this'."""
         if self.paper_id:
             return self.paper.title
         return self.text
-
-    def save(self, *args, **kwargs):
-        if self.kind in self.EMBEDDED_TEXT and self.text:
-            self.refresh_embedding()
-        super().save(*args, **kwargs)
 
     def refresh_embedding(self):
         from papers import embeddings
@@ -205,4 +200,6 @@ class Interest(models.Model):
         if (self.embedding_model, self.embedding_hash) != current or not self.embedding:
             self.embedding = embeddings.to_bytes(embeddings.encode_one(self.text))
             self.embedding_model, self.embedding_hash = current
-            embeddings.word_vectors(embeddings.WORD.findall(self.text.lower()), embed_missing=True)  # for the word match
+            embeddings.word_vectors(
+                embeddings.WORD.findall(self.text.lower()), embed_missing=True
+            )  # for the word match

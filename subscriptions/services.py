@@ -2,11 +2,8 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
-from digest import emails
-from digest.models import DeliveryEvent
-from subscriptions import signing
+from subscriptions import emails, signing
 from subscriptions.models import Interest, Subscriber, normalise_email
 
 
@@ -89,19 +86,12 @@ def export_data(subscriber):
         ],
         "delivery_events": [
             {"type": event.event_type, "occurred_at": event.occurred_at.isoformat(), "detail": event.detail}
-            for event in delivery_events(subscriber)
+            for event in subscriber.delivery_events.all()
         ],
     }
 
 
-def delivery_events(subscriber):
-    """The mail provider's reports about mail to this subscriber (kept by address as well,
-    since an event may arrive for a message no digest row matched)."""
-    return DeliveryEvent.objects.filter(Q(digest__subscriber=subscriber) | Q(recipient__iexact=subscriber.email))
-
-
 def delete_subscriber(subscriber):
-    """What "delete me" removes: the subscriber, their interests, digests and every delivery report naming them."""
-    with transaction.atomic():
-        delivery_events(subscriber).delete()
-        subscriber.delete()
+    """What "delete me" removes: the subscriber, their interests, digests and every delivery
+    report about them (all of them point at the subscriber and go with it)."""
+    subscriber.delete()

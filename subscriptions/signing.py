@@ -6,9 +6,16 @@ never opens another's page. Confirm links expire; the others live as long as the
 that carry them.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+
+if TYPE_CHECKING:
+    from subscriptions.models import Subscriber
 
 PURPOSES = {"confirm", "manage", "unsubscribe", "feedback"}
 
@@ -21,18 +28,18 @@ class ExpiredLink(BadLink):
     """The token was genuine but is older than its purpose allows."""
 
 
-def _salt(purpose):
+def _salt(purpose: str) -> str:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r}")
     return f"subscriptions.link.{purpose}"
 
 
-def make_token(purpose, subscriber, **extra):
+def make_token(purpose: str, subscriber: Subscriber, **extra: Any) -> str:
     payload = {"s": subscriber.pk, **extra}
     return signing.dumps(payload, salt=_salt(purpose), compress=True)
 
 
-def read_token(purpose, token, max_age=None):
+def read_token(purpose: str, token: str, max_age: int | None = None) -> dict[str, Any]:
     """The payload of a genuine token: {"s": subscriber id, ...extra}."""
     try:
         payload = signing.loads(token, salt=_salt(purpose), max_age=max_age)
@@ -45,15 +52,14 @@ def read_token(purpose, token, max_age=None):
     return payload
 
 
-def confirm_max_age():
+def confirm_max_age() -> int:
     return settings.CONFIRM_LINK_MAX_AGE_DAYS * 24 * 3600
 
 
-def absolute_url(viewname, **kwargs):
+def absolute_url(viewname: str, **kwargs: Any) -> str:
     return settings.SITE_URL + reverse(viewname, kwargs=kwargs)
 
 
-def link(purpose, subscriber, **extra):
-    """The absolute URL of a signed link: subscriptions:<purpose>, or digest:feedback."""
-    viewname = "digest:feedback" if purpose == "feedback" else f"subscriptions:{purpose}"
-    return absolute_url(viewname, token=make_token(purpose, subscriber, **extra))
+def link(purpose: str, subscriber: Subscriber, **extra: Any) -> str:
+    """The absolute URL of the signed link subscriptions:<purpose>."""
+    return absolute_url(f"subscriptions:{purpose}", token=make_token(purpose, subscriber, **extra))

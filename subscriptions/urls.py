@@ -15,4 +15,5 @@ urlpatterns = [
     path("manage/<str:token>/delete/", views.delete, name="delete"),
     path("deleted/", views.deleted, name="deleted"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("feedback/<str:token>/", views.feedback_view, name="feedback"),
 ]

@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from subscriptions import services, signing, tasks
+from papers.models import Paper
+from subscriptions import feedback, services, signals, signing, tasks
 from subscriptions.forms import ManageForm, SignupForm
 from subscriptions.models import Interest, Subscriber
 
@@ -97,9 +98,8 @@ def confirm(request, subscriber):
 
 def recent_matches(subscriber):
     """Papers of the last week that would have been picked: a taste of the first digest."""
-    from digest.preview import recent_matches  # ranking loads numpy and the model: only when needed
-
-    return recent_matches(subscriber, days=7, limit=10)
+    responses = signals.matches_wanted.send(sender=Subscriber, subscriber=subscriber, days=7, limit=10)
+    return [match for _, matches in responses for match in matches]
 
 
 @require_http_methods(["GET", "POST"])
@@ -186,3 +186,35 @@ def unsubscribe(request, subscriber):
     if request.method == "POST":
         subscriber.unsubscribe()
     return render(request, "subscriptions/unsubscribed.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@signed_link("feedback")
+def feedback_view(request, subscriber):
+    """Record a 'more / less like this' click (GET, straight from the email) or undo it (POST).
+
+    Recording on GET keeps it one click from any mail client. A link scanner that opens the
+    link can at worst record a preference about that one paper, which the page lets the
+    subscriber undo; nothing else about the subscription can change here.
+    """
+    payload = signing.read_token("feedback", request.resolver_match.kwargs["token"])
+    paper = Paper.objects.filter(pk=payload.get("p")).first()
+    choice = payload.get("c")
+    if paper is None or choice not in feedback.CHOICES:
+        return link_error(
+            request, "This link does not work", "The paper it points to is no longer in our catalogue.", status=404
+        )
+    undone = request.method == "POST" and request.POST.get("action") == "undo"
+    if undone:
+        changed = feedback.undo(subscriber, paper, choice)
+    else:
+        changed = feedback.record(subscriber, paper, choice)
+    context = {
+        "subscriber": subscriber,
+        "paper": paper,
+        "choice": choice,
+        "undone": undone,
+        "changed": changed,
+        "manage_url": signing.link("manage", subscriber),
+    }
+    return render(request, "subscriptions/feedback.html", context)

@@ -61,3 +61,26 @@ def chromium_path():
 def fixture_path():
     """Path of a bundled sample file under papers/fixtures/."""
     return lambda *parts: os.path.join(FIXTURES, *parts)
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """A stand-in embedding model: deterministic unit vectors, and a record of every text embedded."""
+    from papers import embeddings
+    from tests.ingest_helpers import FakeModel
+
+    model = FakeModel()
+    monkeypatch.setattr(embeddings, "encode", model.encode)
+    return model
+
+
+@pytest.fixture
+def local_server(monkeypatch):
+    """A local HTTP server on 127.0.0.1; fetch retries do not actually sleep."""
+    from papers import fetch
+    from tests.ingest_helpers import LocalServer
+
+    monkeypatch.setattr(fetch, "sleep", lambda seconds: None)
+    server = LocalServer()
+    yield server
+    server.close()

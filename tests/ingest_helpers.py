@@ -4,9 +4,6 @@ import hashlib
 from html import escape
 
 import numpy as np
-import pytest
-
-from papers import embeddings
 
 
 class FakeModel:
@@ -18,16 +15,11 @@ class FakeModel:
     def encode(self, texts, batch_size=None, progress=None):
         texts = list(texts)
         self.texts += texts
-        rows = [np.random.default_rng(int(hashlib.sha1(t.encode()).hexdigest()[:8], 16)).normal(size=384) for t in texts]
+        rows = [
+            np.random.default_rng(int(hashlib.sha1(t.encode()).hexdigest()[:8], 16)).normal(size=384) for t in texts
+        ]
         matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
         return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(1e-9)
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    model = FakeModel()
-    monkeypatch.setattr(embeddings, "encode", model.encode)
-    return model
 
 
 def arxiv_rss(items, day="Thu, 28 Nov 2024 00:00:00 -0500"):
@@ -37,7 +29,7 @@ def arxiv_rss(items, day="Thu, 28 Nov 2024 00:00:00 -0500"):
     <item>
       <title>{escape(title)}</title>
       <link>https://arxiv.org/abs/{arxiv_id}</link>
-      <description>arXiv:{arxiv_id}v{version} Announce Type: {kind} 
+      <description>arXiv:{arxiv_id}v{version} Announce Type: {kind}{" "}
 Abstract: {escape(abstract)}</description>
       <guid isPermaLink="false">oai:arXiv.org:{arxiv_id}v{version}</guid>
       <category>cs.LG</category>
@@ -104,14 +96,3 @@ class LocalServer:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def local_server(monkeypatch):
-    """A local HTTP server; retries do not actually sleep."""
-    from papers import fetch
-
-    monkeypatch.setattr(fetch, "sleep", lambda seconds: None)
-    server = LocalServer()
-    yield server
-    server.close()

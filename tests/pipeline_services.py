@@ -67,7 +67,7 @@ class SmtpSink:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refused:
-            return "550 5.1.1 <%s>: Recipient address rejected: user unknown" % address
+            return f"550 5.1.1 <{address}>: Recipient address rejected: user unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -133,7 +133,13 @@ class StubPostmark:
                     "or a spam complaint. ",
                 }
             self.accepted[to.lower()] += 1
-            return 200, {"To": to, "SubmittedAt": "2026-08-07T07:00:00Z", "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"}
+            return 200, {
+                "To": to,
+                "SubmittedAt": "2026-08-07T07:00:00Z",
+                "MessageID": str(uuid.uuid4()),
+                "ErrorCode": 0,
+                "Message": "OK",
+            }
 
 
 @contextmanager
@@ -223,9 +229,25 @@ class Workers:
     def start(self, name, pool="solo", concurrency=1):
         log = open(self.log_dir / f"{name}.log", "ab")
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "-P", pool, "-c", str(concurrency),
-            "-Q", "mail,ingest,celery", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            pool,
+            "-c",
+            str(concurrency),
+            "-Q",
+            "mail,ingest,celery",
+            "-n",
+            f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
         ]
         self.processes[name] = subprocess.Popen(
             command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -249,7 +271,9 @@ class Workers:
             self.processes.pop(name, None)
 
     def logs(self):
-        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.log_dir.glob("*.log"))
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.log_dir.glob("*.log")
+        )
 
 
 def client_app(broker_url):
@@ -306,7 +330,10 @@ def make_papers(count=3, seed=1):
         )
         Appearance.objects.create(paper=paper, source=source, listed_on=timezone.now().date())
         PaperEmbedding.objects.create(
-            paper=paper, model_name=embeddings.model_name(), text_hash="x", vector=embeddings.to_bytes(unit_vector(seed))
+            paper=paper,
+            model_name=embeddings.model_name(),
+            text_hash="x",
+            vector=embeddings.to_bytes(unit_vector(seed)),
         )
         papers.append(paper)
     return papers

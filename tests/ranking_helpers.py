@@ -10,25 +10,35 @@ from subscriptions.models import Interest, Subscriber
 
 FIELDS = {
     "proteins": [
-        ("Accurate protein structure prediction from amino acid sequences",
-         "We predict the three-dimensional structure of proteins from their amino acid sequence. "
-         "Our network reaches atomic accuracy on held-out protein families. Folding is modelled end to end."),
-        ("Protein folding dynamics learned from molecular simulations",
-         "Molecular dynamics simulations of protein folding are expensive. We learn a coarse model of "
-         "folding pathways that reproduces the simulated free energy landscape of small proteins."),
+        (
+            "Accurate protein structure prediction from amino acid sequences",
+            "We predict the three-dimensional structure of proteins from their amino acid sequence. "
+            "Our network reaches atomic accuracy on held-out protein families. Folding is modelled end to end.",
+        ),
+        (
+            "Protein folding dynamics learned from molecular simulations",
+            "Molecular dynamics simulations of protein folding are expensive. We learn a coarse model of "
+            "folding pathways that reproduces the simulated free energy landscape of small proteins.",
+        ),
     ],
     "compilers": [
-        ("Learning loop optimisation passes for an optimising compiler",
-         "Compilers apply loop unrolling, tiling and vectorisation in a fixed order. We learn which "
-         "optimisation passes to apply to each loop nest and speed up generated code by 12 percent."),
-        ("Register allocation by graph colouring in a just-in-time compiler",
-         "A just-in-time compiler must allocate registers quickly. We present a fast graph colouring "
-         "register allocator for the code generator of a JIT compiler."),
+        (
+            "Learning loop optimisation passes for an optimising compiler",
+            "Compilers apply loop unrolling, tiling and vectorisation in a fixed order. We learn which "
+            "optimisation passes to apply to each loop nest and speed up generated code by 12 percent.",
+        ),
+        (
+            "Register allocation by graph colouring in a just-in-time compiler",
+            "A just-in-time compiler must allocate registers quickly. We present a fast graph colouring "
+            "register allocator for the code generator of a JIT compiler.",
+        ),
     ],
     "astronomy": [
-        ("Detecting exoplanet transits in noisy telescope light curves",
-         "Exoplanets passing in front of their star dim its light. We detect such transits in the "
-         "light curves of a space telescope with a convolutional classifier."),
+        (
+            "Detecting exoplanet transits in noisy telescope light curves",
+            "Exoplanets passing in front of their star dim its light. We detect such transits in the "
+            "light curves of a space telescope with a convolutional classifier.",
+        ),
     ],
 }
 

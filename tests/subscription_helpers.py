@@ -30,7 +30,7 @@ def path_of(purpose, subscriber):
 
 
 def html_part(message):
-    (html, mimetype), = message.alternatives
+    ((html, mimetype),) = message.alternatives
     assert mimetype == "text/html"
     return html
 

@@ -21,7 +21,13 @@ def test_a_small_bench_run_reports_every_stage_and_leaves_real_subscribers_alone
 
     report = json.loads((tmp_path / "bench" / "latest.json").read_text())
     assert set(report) == {
-        "subscribers", "papers", "stages", "end_to_end_seconds", "peak_rss_mb", "speedup_vs_naive", "machine",
+        "subscribers",
+        "papers",
+        "stages",
+        "end_to_end_seconds",
+        "peak_rss_mb",
+        "speedup_vs_naive",
+        "machine",
     }
     assert (report["subscribers"], report["papers"]) == (200, 100)
     assert set(report["stages"]) == STAGES

@@ -21,8 +21,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -46,10 +52,12 @@ def site(live_server, settings, monkeypatch):
         Paper.objects.create(
             key=f"arxiv:2403.0000{n}", title=title, authors=authors, abs_url=f"https://arxiv.org/abs/2403.0000{n}"
         )
-        for n, (title, authors) in enumerate([
-            ("SimCSE revisited: contrastive learning of sentence embeddings at scale", ["T. Gao", "X. Yao"]),
-            ("Folding proteins with language models and a little geometry", ["A. Rives"]),
-        ])
+        for n, (title, authors) in enumerate(
+            [
+                ("SimCSE revisited: contrastive learning of sentence embeddings at scale", ["T. Gao", "X. Yao"]),
+                ("Folding proteins with language models and a little geometry", ["A. Rives"]),
+            ]
+        )
     ]
     preview = [
         SimpleNamespace(paper=papers[0], score=0.71, matched="contrastive sentence embeddings"),
@@ -93,7 +101,11 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
     subscriber = Subscriber.objects.get()
     assert (subscriber.status, subscriber.timezone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
-        "pending", "Asia/Tokyo", "weekly", 4, 8,
+        "pending",
+        "Asia/Tokyo",
+        "weekly",
+        4,
+        8,
     )
 
     (email,) = mail.outbox
@@ -112,7 +124,8 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
         "contrastive sentence embeddings\nretrieval-augmented generation"
     )
     assert subscriber.text_interests(Interest.Kind.TOPIC) == [
-        "contrastive sentence embeddings", "retrieval-augmented generation",
+        "contrastive sentence embeddings",
+        "retrieval-augmented generation",
     ]
     page.screenshot(path=SCREENSHOTS / "manage.png", full_page=True)
 

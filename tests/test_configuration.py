@@ -10,7 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args, **env):
-    environment = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     environment.update(env, VAR_DIR=env.get("VAR_DIR", "/tmp/paper-digest-config-test"))
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
@@ -25,7 +29,13 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 def test_production_settings_pass_the_deploy_check():
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING", PRODUCTION="1", SECRET_KEY="x" * 30 + "-a-real-looking-secret-key-0123456789", ALLOWED_HOSTS="digest.example.org"
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        PRODUCTION="1",
+        SECRET_KEY="x" * 30 + "-a-real-looking-secret-key-0123456789",
+        ALLOWED_HOSTS="digest.example.org",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout

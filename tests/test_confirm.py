@@ -100,7 +100,9 @@ def test_manage_page_previews_the_papers_that_would_have_matched(client, preview
         title="Sentence <b>embeddings</b> by contrast",
         abs_url="https://arxiv.org/abs/2403.01234",
     )
-    preview.append(SimpleNamespace(paper=paper, score=1.0123, similarity=0.8123, matched="contrastive sentence embeddings"))
+    preview.append(
+        SimpleNamespace(paper=paper, score=1.0123, similarity=0.8123, matched="contrastive sentence embeddings")
+    )
     subscriber = make_subscriber(status=Subscriber.Status.PENDING)
 
     page = client.get(path_of("confirm", subscriber), follow=True).content.decode()
@@ -116,10 +118,16 @@ def test_manage_page_previews_real_matches_from_the_last_week(client):
         old = Paper.objects.create(key="title:old", title="Contrastive learning of sentence embeddings, an old paper")
     with time_machine.travel("2026-03-06 08:00Z", tick=False):
         papers = [
-            Paper.objects.create(key="title:a", title="Contrastive learning of sentence embeddings at scale",
-                                 abstract="We train sentence encoders with a contrastive objective."),
-            Paper.objects.create(key="title:b", title="Dust grain growth in protoplanetary disks",
-                                 abstract="Observations of millimetre emission around young stars."),
+            Paper.objects.create(
+                key="title:a",
+                title="Contrastive learning of sentence embeddings at scale",
+                abstract="We train sentence encoders with a contrastive objective.",
+            ),
+            Paper.objects.create(
+                key="title:b",
+                title="Dust grain growth in protoplanetary disks",
+                abstract="Observations of millimetre emission around young stars.",
+            ),
         ]
         embeddings.embed_papers([old, *papers])
     subscriber = make_subscriber(status=Subscriber.Status.PENDING, interests=["contrastive sentence embeddings"])

@@ -37,7 +37,10 @@ def test_the_subject_names_the_day_the_top_paper_and_how_many_more(digest):
 def test_the_why_line_names_the_closeness_and_whether_the_interest_words_were_used():
     from digest.render import why
 
-    assert why("protein folding", "topic", 0.613, 0.25) == "matches your interest 'protein folding' · 0.61 and uses its words"
+    assert (
+        why("protein folding", "topic", 0.613, 0.25)
+        == "matches your interest 'protein folding' · 0.61 and uses its words"
+    )
     assert why("protein folding", "topic", 0.613, 0.02) == "matches your interest 'protein folding' · 0.61"
     assert why("A paper", "liked", 0.8) == "similar to a paper you liked, 'A paper' · 0.80"
 
@@ -122,8 +125,8 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
 
 
 def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
-    from tests.ranking_helpers import make_paper
     from papers.embeddings import embed_papers
+    from tests.ranking_helpers import make_paper
 
     bare = make_paper("Protein folding from a daily page", "Proteins fold. Nobody linked this.", authors=())
     bare.abs_url = bare.pdf_url = ""

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from papers.ingest import ingest
 from papers import embeddings
+from papers.ingest import ingest
 from papers.models import Paper, PaperEmbedding, WordVector
-from tests.ingest_helpers import fake_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 

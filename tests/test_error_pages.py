@@ -24,10 +24,16 @@ def test_a_form_without_its_csrf_cookie_gets_the_403_page(db):
     assert "Please send the form again" in response.content.decode()
 
 
-@pytest.mark.parametrize("name, text", [
-    ("400.html", "Error 400"), ("403.html", "Error 403"), ("404.html", "Error 404"),
-    ("429.html", "That was a lot of attempts"), ("500.html", "Something went wrong on our side"),
-])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("400.html", "Error 400"),
+        ("403.html", "Error 403"),
+        ("404.html", "Error 404"),
+        ("429.html", "That was a lot of attempts"),
+        ("500.html", "Something went wrong on our side"),
+    ],
+)
 def test_error_pages_render_without_a_request(name, text):
     """Django renders 500.html with no context at all: it must not need one."""
     page = render_to_string(name)

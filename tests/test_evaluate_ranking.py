@@ -6,8 +6,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from digest.evaluation.evaluate import JUDGED_DIR, default_judged_sets, evaluate
-from digest.evaluation.metrics import ndcg_at, precision_at
+from evaluation.evaluate import JUDGED_DIR, default_judged_sets, evaluate
+from evaluation.metrics import ndcg_at, precision_at
 from papers.models import normalise_title
 from papers.parsers import parse
 

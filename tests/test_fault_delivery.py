@@ -44,9 +44,10 @@ def count(status):
 
 def settled(expected):
     """All `expected` digests are done: none planned or in sending."""
-    return lambda: Digest.objects.count() == expected and not Digest.objects.filter(
-        status__in=[Digest.Status.PLANNED, Digest.Status.SENDING]
-    ).exists()
+    return lambda: (
+        Digest.objects.count() == expected
+        and not Digest.objects.filter(status__in=[Digest.Status.PLANNED, Digest.Status.SENDING]).exists()
+    )
 
 
 def requeue_swept(broker_url, older_than):
@@ -133,7 +134,9 @@ def test_an_esp_outage_and_rate_limit_are_retried_and_an_inactive_recipient_is_s
         esp.failures = [500, 503, 429, 502]
         esp.inactive.add(readers[3].email)
         esp_settings = {
-            "ANYMAIL_ESP": "postmark", "ANYMAIL_POSTMARK_SERVER_TOKEN": "test", "ANYMAIL_POSTMARK_API_URL": esp.url,
+            "ANYMAIL_ESP": "postmark",
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": "test",
+            "ANYMAIL_POSTMARK_API_URL": esp.url,
         }
         with running_workers(broker, "", **esp_settings) as workers:
             workers.start("one")
@@ -162,8 +165,12 @@ def test_a_redis_restart_mid_run_still_completes_the_run(postgres, sink):
             own_redis.kill()  # the queue is lost with it: no persistence on this one
             own_redis.start()
             # The worker reconnects by itself; the sweeper re-queues what the lost queue held.
-            wait_for(lambda: requeue_swept(own_redis.url, timedelta(seconds=3)) == [] and settled(60)(),
-                     timeout=180, what="the run to complete after Redis came back", interval=2)
+            wait_for(
+                lambda: requeue_swept(own_redis.url, timedelta(seconds=3)) == [] and settled(60)(),
+                timeout=180,
+                what="the run to complete after Redis came back",
+                interval=2,
+            )
     finally:
         own_redis.kill()
 

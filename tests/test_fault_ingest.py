@@ -28,9 +28,14 @@ def test_a_broken_source_fails_alone_and_the_digests_still_go_out(broker, fixtur
         workers.start("one")
         client_app(broker).send_task("papers.tasks.ingest_all_sources", queue="ingest")
         wait_for(
-            lambda: IngestRun.objects.exclude(status=IngestRun.Status.RUNNING).count() == 4
-            and Paper.objects.exists() and PaperEmbedding.objects.count() == Paper.objects.count(),
-            timeout=240, what="ingest and embedding", interval=1,
+            lambda: (
+                IngestRun.objects.exclude(status=IngestRun.Status.RUNNING).count() == 4
+                and Paper.objects.exists()
+                and PaperEmbedding.objects.count() == Paper.objects.count()
+            ),
+            timeout=240,
+            what="ingest and embedding",
+            interval=1,
         )
         for source in good:
             assert source.runs.get().status in (IngestRun.Status.OK, IngestRun.Status.PARTIAL)

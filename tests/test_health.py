@@ -52,8 +52,10 @@ def test_an_ingest_that_stopped_succeeding_makes_it_unhealthy(client):
 
     assert response.status_code == 503
     assert response.json()["checks"]["ingest"] == {
-        "ok": False, "last_success": IngestRun.objects.filter(status="ok").get().finished_at.isoformat(),
-        "age_hours": 50.0, "max_age_hours": 36,
+        "ok": False,
+        "last_success": IngestRun.objects.filter(status="ok").get().finished_at.isoformat(),
+        "age_hours": 50.0,
+        "max_age_hours": 36,
     }
 
 

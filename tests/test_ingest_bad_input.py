@@ -7,7 +7,7 @@ import pytest
 
 from papers.ingest import ingest
 from papers.models import IngestRun, Paper
-from tests.ingest_helpers import arxiv_rss, local_server  # noqa: F401  (fixture)
+from tests.ingest_helpers import arxiv_rss
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 23)
@@ -152,8 +152,10 @@ def test_an_entry_with_a_field_too_long_to_store_is_rejected_by_name(fixture_pat
 
     assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 2, 1)
     assert run.rejections == [
-        {"entry": "entry 1: Interpretable biomarker programs predict treatment response in lupus nephritis:",
-         "reason": "Too long to store: doi"}
+        {
+            "entry": "entry 1: Interpretable biomarker programs predict treatment response in lupus nephritis:",
+            "reason": "Too long to store: doi",
+        }
     ]
 
 
@@ -201,5 +203,6 @@ def test_an_api_error_object_fails_with_its_message(tmp_path):
     run = ingest_bytes(tmp_path, b'{"message": "Too Many Requests. Please wait and try again."}', name="s2.json")
 
     assert (run.status, run.message) == (
-        IngestRun.Status.FAILED, "The API answered with an error: Too Many Requests. Please wait and try again."
+        IngestRun.Status.FAILED,
+        "The API answered with an error: Too Many Requests. Please wait and try again.",
     )

@@ -4,7 +4,6 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from papers.models import IngestRun, Paper, PaperEmbedding, Source
-from tests.ingest_helpers import fake_model  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 

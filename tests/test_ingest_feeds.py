@@ -55,7 +55,9 @@ def test_arxiv_rss_keeps_latex_ids_dois_and_announce_types(fixture_path):
     assert sok.authors == ["Habiba Farzand", "Karola Marky", "Mohamed Khamis"]
     schroedinger = Paper.objects.get(arxiv_id="2411.17730")
     assert "\\begin{equation*}" in schroedinger.abstract and "Announce Type" not in schroedinger.abstract
-    assert "where $\\frac{1}{3}<s<1$ and $V(x):\\mathbb{R}^4\\rightarrow \\mathbb{R}$ satisfies" in schroedinger.abstract
+    assert (
+        "where $\\frac{1}{3}<s<1$ and $V(x):\\mathbb{R}^4\\rightarrow \\mathbb{R}$ satisfies" in schroedinger.abstract
+    )
     assert schroedinger.abstract.endswith("this is the first almost sure orbital stability result.")
     assert not schroedinger.abstract.startswith("arXiv:")
     pp = Paper.objects.get(arxiv_id="2411.17758")
@@ -200,7 +202,15 @@ def test_a_replacement_announcement_updates_the_paper_instead_of_duplicating_it(
     first.write_bytes(arxiv_rss([("2411.00001", 1, "new", "Sparse  Mixtures\n of Experts", "First version.")]))
     second.write_bytes(
         arxiv_rss(
-            [("2411.00001", 2, "replace", "Sparse Mixtures of Experts, Revisited", "Second version with more results.")],
+            [
+                (
+                    "2411.00001",
+                    2,
+                    "replace",
+                    "Sparse Mixtures of Experts, Revisited",
+                    "Second version with more results.",
+                )
+            ],
             day="Fri, 29 Nov 2024 00:00:00 -0500",
         )
     )
@@ -210,7 +220,10 @@ def test_a_replacement_announcement_updates_the_paper_instead_of_duplicating_it(
 
     assert (replaced.new, replaced.updated) == (0, 1)
     paper = Paper.objects.get()
-    assert (paper.title, paper.abstract) == ("Sparse Mixtures of Experts, Revisited", "Second version with more results.")
+    assert (paper.title, paper.abstract) == (
+        "Sparse Mixtures of Experts, Revisited",
+        "Second version with more results.",
+    )
     assert sorted(paper.appearances.values_list("listed_on", flat=True)) == [date(2024, 11, 28), date(2024, 11, 29)]
 
 
@@ -252,8 +265,14 @@ def test_a_paper_stored_by_a_concurrent_ingest_meanwhile_is_merged_not_duplicate
     from papers import ingest as service
 
     rss = tmp_path / "feed.xml"
-    rss.write_bytes(arxiv_rss([("2411.00030", 1, "new", "Raced Paper", "Stored twice at once."),
-                               ("2411.00031", 1, "new", "Calm Paper", "Only here.")]))
+    rss.write_bytes(
+        arxiv_rss(
+            [
+                ("2411.00030", 1, "new", "Raced Paper", "Stored twice at once."),
+                ("2411.00031", 1, "new", "Calm Paper", "Only here."),
+            ]
+        )
+    )
     original = service._Known.__init__
     calls = []
 
@@ -329,7 +348,9 @@ def test_the_legacy_arxiv_rss_1_0_feed_is_read_from_its_title_suffixes(tmp_path)
     run = ingest(str(path), today=TODAY)
 
     assert [(r.arxiv_id, r.announce_type) for r in records] == [
-        ("2107.03419", "new"), ("2106.00001", "replace"), ("2107.01111", "cross")
+        ("2107.03419", "new"),
+        ("2106.00001", "replace"),
+        ("2107.01111", "cross"),
     ]
     assert run.new == 3
     paper = Paper.objects.get(arxiv_id="2107.03419")

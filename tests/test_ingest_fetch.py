@@ -8,7 +8,7 @@ import pytest
 from papers.fetch import FetchError, fetch
 from papers.ingest import ingest, ingest_source
 from papers.models import IngestRun, Paper, Source
-from tests.ingest_helpers import arxiv_rss, local_server  # noqa: F401  (fixture)
+from tests.ingest_helpers import arxiv_rss
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 23)
@@ -16,7 +16,9 @@ FEED = arxiv_rss([("2411.00020", 1, "new", "Fetched Over HTTP", "An abstract.")]
 
 
 def test_a_feed_url_is_fetched_with_our_user_agent_and_its_validators_are_kept(local_server, settings):
-    local_server.routes["/rss/cs.LG"] = [(200, {"ETag": '"v1"', "Last-Modified": "Thu, 28 Nov 2024 05:00:00 GMT"}, FEED)]
+    local_server.routes["/rss/cs.LG"] = [
+        (200, {"ETag": '"v1"', "Last-Modified": "Thu, 28 Nov 2024 05:00:00 GMT"}, FEED)
+    ]
     source = Source.objects.create(name="cs.LG", location=local_server.url("/rss/cs.LG"))
 
     run = ingest_source(source)

@@ -61,11 +61,24 @@ def test_editing_interests_keeps_unchanged_ones_and_their_embeddings(client, ada
 
 
 def test_schedule_and_size_changes_are_saved(client, ada):
-    save(client, ada, frequency="weekly", weekday="2", send_hour="18", timezone="America/New_York",
-         papers_per_digest="5", skip_empty="")
+    save(
+        client,
+        ada,
+        frequency="weekly",
+        weekday="2",
+        send_hour="18",
+        timezone="America/New_York",
+        papers_per_digest="5",
+        skip_empty="",
+    )
     ada.refresh_from_db()
     assert (ada.frequency, ada.weekday, ada.send_hour, ada.timezone, ada.papers_per_digest, ada.skip_empty) == (
-        "weekly", 2, 18, "America/New_York", 5, False,
+        "weekly",
+        2,
+        18,
+        "America/New_York",
+        5,
+        False,
     )
 
 
@@ -145,7 +158,9 @@ def test_download_my_data_is_a_json_file_of_everything_stored(client, ada):
     paper = Paper.objects.create(key="arxiv:2401.00002", title="Sent paper")
     digest = Digest.objects.create(subscriber=ada, issue_date="2026-03-01", status="sent")
     DigestItem.objects.create(digest=digest, paper=paper, rank=1, score=0.7, matched="graph neural networks")
-    DeliveryEvent.objects.create(event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest)
+    DeliveryEvent.objects.create(
+        event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest, subscriber=ada
+    )
 
     response = client.get(f"/manage/{signing.make_token('manage', ada)}/my-data.json")
     assert response["Content-Type"].startswith("application/json")
@@ -164,8 +179,10 @@ def test_download_my_data_is_a_json_file_of_everything_stored(client, ada):
 def test_delete_me_asks_first_then_removes_everything(client, ada):
     token = signing.make_token("manage", ada)
     digest = Digest.objects.create(subscriber=ada, issue_date="2026-03-01")
-    DeliveryEvent.objects.create(event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest)
-    DeliveryEvent.objects.create(event_id="e2", event_type="bounced", recipient="Ada@Example.org")
+    DeliveryEvent.objects.create(
+        event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest, subscriber=ada
+    )
+    DeliveryEvent.objects.create(event_id="e2", event_type="bounced", recipient="Ada@Example.org", subscriber=ada)
     DeliveryEvent.objects.create(event_id="e3", event_type="delivered", recipient="bob@example.org")
     page = client.get(f"/manage/{token}/delete/").content.decode()
     assert "Delete everything about you?" in page

@@ -81,7 +81,9 @@ def test_an_ingest_run_is_read_only_and_shows_its_rejections(staff_client, inges
 
 
 def test_ingest_now_reads_the_chosen_sources_and_reports_each(staff_client, fixture_path):
-    source = Source.objects.create(name="hf-daily", location=fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json"))
+    source = Source.objects.create(
+        name="hf-daily", location=fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json")
+    )
 
     response = staff_client.post(
         reverse("admin:papers_source_changelist"),

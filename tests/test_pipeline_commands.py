@@ -20,7 +20,9 @@ FRIDAY = date(2026, 8, 7)
 def readers():
     make_papers(3)
     daily = make_subscribers(3, prefix="daily", send_hour=23, timezone="Pacific/Honolulu")
-    friday = make_subscribers(1, prefix="friday", frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.FRIDAY)
+    friday = make_subscribers(
+        1, prefix="friday", frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.FRIDAY
+    )
     make_subscribers(1, prefix="monday", frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.MONDAY)
     make_subscribers(1, prefix="paused", status=Subscriber.Status.PAUSED)
     return daily + friday
@@ -62,7 +64,11 @@ def test_the_beat_schedule_is_created_once_and_staff_edits_survive():
 
     call_command("setup_schedule", stdout=StringIO())
     tasks = {task.task: task for task in PeriodicTask.objects.all()}
-    assert set(tasks) == {"papers.tasks.ingest_all_sources", "digest.tasks.plan_and_send_due", "digest.tasks.sweep_stuck_digests"}
+    assert set(tasks) == {
+        "papers.tasks.ingest_all_sources",
+        "digest.tasks.plan_and_send_due",
+        "digest.tasks.sweep_stuck_digests",
+    }
     assert tasks["papers.tasks.ingest_all_sources"].crontab.hour == "5"
     assert tasks["digest.tasks.plan_and_send_due"].crontab.minute == "0"
     assert tasks["digest.tasks.plan_and_send_due"].crontab.hour == "*"

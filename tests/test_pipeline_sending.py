@@ -5,7 +5,6 @@ that speaks Postmark's API to anymail's real Postmark backend.
 """
 
 import smtplib
-import socket
 import threading
 from datetime import timedelta
 
@@ -29,8 +28,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def planned_digest(subscriber, papers, day=None):
     digest = Digest.objects.create(subscriber=subscriber, issue_date=day or timezone.now().date())
     DigestItem.objects.bulk_create(
-        [DigestItem(digest=digest, paper=paper, rank=rank, score=0.8, matched="contrastive sentence embeddings")
-         for rank, paper in enumerate(papers, 1)]
+        [
+            DigestItem(digest=digest, paper=paper, rank=rank, score=0.8, matched="contrastive sentence embeddings")
+            for rank, paper in enumerate(papers, 1)
+        ]
     )
     return digest
 
@@ -47,22 +48,31 @@ def papers():
 
 @pytest.fixture
 def sink():
-    with smtp_sink() as sink:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=sink.port,
-            EMAIL_USE_TLS=False, EMAIL_USE_SSL=False, EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD="",
-        ):
-            yield sink
+    with (
+        smtp_sink() as sink,
+        override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=sink.port,
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ),
+    ):
+        yield sink
 
 
 @pytest.fixture
 def esp():
-    with stub_postmark() as esp:
-        with override_settings(
+    with (
+        stub_postmark() as esp,
+        override_settings(
             EMAIL_BACKEND="anymail.backends.postmark.EmailBackend",
             ANYMAIL={"POSTMARK_SERVER_TOKEN": "test-token", "POSTMARK_API_URL": esp.url},
-        ):
-            yield esp
+        ),
+    ):
+        yield esp
 
 
 def test_a_planned_digest_is_sent_once_with_its_message_id_recorded(reader, papers):
@@ -194,7 +204,7 @@ class _Response:
         (smtplib.SMTPDataError(451, b"try later"), sending.TRANSIENT),
         (smtplib.SMTPDataError(554, b"transaction failed"), sending.PERMANENT),
         (smtplib.SMTPServerDisconnected("gone"), sending.TRANSIENT),
-        (socket.timeout("timed out"), sending.TRANSIENT),
+        (TimeoutError("timed out"), sending.TRANSIENT),
         (ConnectionRefusedError(111, "refused"), sending.TRANSIENT),
         (AnymailRecipientsRefused(), sending.REFUSED),
         (AnymailInvalidAddress("not an address"), sending.REFUSED),

@@ -19,9 +19,7 @@ def staff(client):
 
 
 def run_action(client, action, *subscribers):
-    return client.post(
-        CHANGELIST, {"action": action, "_selected_action": [s.pk for s in subscribers]}, follow=True
-    )
+    return client.post(CHANGELIST, {"action": action, "_selected_action": [s.pk for s in subscribers]}, follow=True)
 
 
 def test_preview_shows_the_email_and_each_items_score_breakdown_and_sends_nothing(staff):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 from digest.ranking import Profile, Weights, rank
+from digest.word_match import TextIndex
 
 DIM = 8
 
@@ -24,7 +24,7 @@ COMPILER_PAPER = unit(0.1, 1)
 HALFWAY_PAPER = unit(1, 1)
 UNRELATED_PAPER = unit(0, 0, 1)
 
-OPEN = Weights(min_score=-1.0, dislike_penalty=0.5, dislike_margin=0.35, upvote_weight=0.0, diversity=0.0)
+OPEN = Weights.from_settings(min_score=-1.0, dislike_penalty=0.5, dislike_margin=0.35, upvote_weight=0.0, diversity=0.0)
 
 
 def ranked(candidates, profile, weights=OPEN, **kwargs):
@@ -46,7 +46,7 @@ def test_an_interest_whose_papers_score_lower_is_not_crowded_out_by_another():
     profile = Profile(positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], k=3)
 
     every = ranked([*strong, weak], profile)
-    plain = ranked([*strong, weak], profile, weights=Weights(min_score=-1, every_interest=False))
+    plain = ranked([*strong, weak], profile, weights=Weights.from_settings(min_score=-1, every_interest=False))
 
     assert [m.index for m in plain] == [0, 1, 2]
     assert sorted(m.index for m in every) == [0, 1, 3]
@@ -54,7 +54,9 @@ def test_an_interest_whose_papers_score_lower_is_not_crowded_out_by_another():
 
 
 def test_every_match_says_which_interest_matched_and_how_well():
-    profile = Profile(positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], kinds=["topic", "liked"])
+    profile = Profile(
+        positives=np.vstack([PROTEINS, COMPILERS]), labels=["proteins", "compilers"], kinds=["topic", "liked"]
+    )
 
     best = ranked([COMPILER_PAPER], profile)[0]
 
@@ -80,7 +82,7 @@ def test_an_excluded_keyword_removes_the_paper_whatever_its_score():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], excluded=["Survey"], k=5)
     texts = ["A survey of protein folding", "Protein design with diffusion", "Surveying is not a survey-free word"]
 
-    matches = ranked([PROTEIN_PAPER, PROTEIN_PAPER, PROTEIN_PAPER], profile, candidate_texts=texts)
+    matches = ranked([PROTEIN_PAPER, PROTEIN_PAPER, PROTEIN_PAPER], profile, text_index=TextIndex(texts))
 
     assert [m.index for m in matches] == [1]
 
@@ -92,7 +94,12 @@ def test_a_paper_whose_title_says_the_interest_is_found_even_when_its_abstract_w
     titles = np.vstack([unit(1, 0.05), middling])
 
     with_titles = ranked([wandering, middling], profile, title_vectors=titles)
-    without = ranked([wandering, middling], profile, title_vectors=titles, weights=Weights(min_score=-1, title_match=False))
+    without = ranked(
+        [wandering, middling],
+        profile,
+        title_vectors=titles,
+        weights=Weights.from_settings(min_score=-1, title_match=False),
+    )
 
     assert [m.index for m in with_titles] == [0] and with_titles[0].similarity > 0.99
     assert [m.index for m in without] == [1]
@@ -102,7 +109,7 @@ def test_the_words_of_an_interest_lift_the_papers_that_use_them_over_ones_that_o
     profile = Profile(positives=PROTEINS[None], labels=["speculative decoding"], k=2)
     texts = ["Faster generation with small draft models", "Speculative decoding for fast LLM inference"]
 
-    matches = ranked([PROTEIN_PAPER, PROTEIN_PAPER], profile, candidate_texts=texts)
+    matches = ranked([PROTEIN_PAPER, PROTEIN_PAPER], profile, text_index=TextIndex(texts))
 
     assert [m.index for m in matches] == [1, 0]
     assert matches[0].word_match > 0.1 and matches[1].word_match == 0
@@ -111,10 +118,8 @@ def test_the_words_of_an_interest_lift_the_papers_that_use_them_over_ones_that_o
 
 
 def test_words_shared_only_by_chance_add_next_to_nothing():
-    from digest.ranking import KeywordIndex
-
     texts = ["Proteins and ligands", "Compilers and linkers", "Troubadour songs of medieval Provence"] * 3
-    exact_words = KeywordIndex(texts).word_matcher(related=1.0)
+    exact_words = TextIndex(texts).word_matcher(related=1.0)
 
     scores = exact_words.scores(["medieval poetry and troubadour songs", "nothing here at all"])
 
@@ -123,11 +128,9 @@ def test_words_shared_only_by_chance_add_next_to_nothing():
 
 
 def test_a_word_also_matches_the_papers_words_nearest_to_it_in_meaning():
-    from digest.ranking import KeywordIndex
-
     texts = ["Images from text prompts", "Protein folding at scale", "Compilers for images of memory"]
     meaning = {"pictures": unit(1, 0.4), "images": unit(1, 0.3), "from": unit(0, 0, 1), "text": unit(0, 1)}
-    index = KeywordIndex(texts, word_vectors=lambda words, **_: {w: meaning.get(w, unit(0, 0, 0, 1)) for w in words})
+    index = TextIndex(texts, word_vectors=lambda words, **_: {w: meaning.get(w, unit(0, 0, 0, 1)) for w in words})
 
     related = index.word_matcher(related=0.65).scores(["pictures"])[0]
     exact = index.word_matcher(related=1.0).scores(["pictures"])[0]
@@ -139,7 +142,7 @@ def test_a_word_also_matches_the_papers_words_nearest_to_it_in_meaning():
 def test_nothing_below_the_minimum_score_is_offered():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=5)
 
-    matches = ranked([PROTEIN_PAPER, UNRELATED_PAPER], profile, weights=Weights(min_score=0.5))
+    matches = ranked([PROTEIN_PAPER, UNRELATED_PAPER], profile, weights=Weights.from_settings(min_score=0.5))
 
     assert [m.index for m in matches] == [0]
 
@@ -147,15 +150,17 @@ def test_nothing_below_the_minimum_score_is_offered():
 def test_a_subscribers_own_minimum_overrides_the_site_default():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], min_score=0.999, k=5)
 
-    assert ranked([PROTEIN_PAPER], profile, weights=Weights(min_score=0.1)) == []
+    assert ranked([PROTEIN_PAPER], profile, weights=Weights.from_settings(min_score=0.1)) == []
 
 
 def test_upvotes_reorder_relevant_papers_but_never_lift_an_irrelevant_one():
     slightly_better, slightly_worse = unit(1, 0.05), unit(1, 0.1)
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=5)
-    weights = Weights(min_score=0.5, upvote_weight=0.1)
+    weights = Weights.from_settings(min_score=0.5, upvote_weight=0.1)
 
-    matches = ranked([slightly_better, slightly_worse, UNRELATED_PAPER], profile, weights=weights, upvotes=[None, 500, 10_000])
+    matches = ranked(
+        [slightly_better, slightly_worse, UNRELATED_PAPER], profile, weights=weights, upvotes=[None, 500, 10_000]
+    )
 
     assert [m.index for m in matches] == [1, 0]
     assert matches[0].trending > 0
@@ -166,7 +171,7 @@ def test_the_diversity_step_keeps_near_duplicates_from_crowding_the_digest():
     profile = Profile(positives=PROTEINS[None], labels=["proteins"], k=2)
 
     plain = ranked([twin_a, twin_b, other], profile)
-    diverse = ranked([twin_a, twin_b, other], profile, weights=Weights(min_score=-1, diversity=1.0))
+    diverse = ranked([twin_a, twin_b, other], profile, weights=Weights.from_settings(min_score=-1, diversity=1.0))
 
     assert [m.index for m in plain] == [0, 1]
     assert [m.index for m in diverse] == [0, 2]
@@ -177,7 +182,7 @@ def test_the_diversity_step_picks_the_same_with_and_without_the_precomputed_simi
     candidates = rng.standard_normal((40, DIM)).astype(np.float32)
     candidates /= np.linalg.norm(candidates, axis=1, keepdims=True)
     profiles = [Profile(positives=candidates[i : i + 2], labels=["a", "b"], k=6) for i in range(5)]
-    weights = Weights(min_score=-1, diversity=0.4)
+    weights = Weights.from_settings(min_score=-1, diversity=0.4)
 
     with_gram = rank(candidates, profiles, weights=weights)
     monkeypatch.setattr("digest.ranking.GRAM_LIMIT", 0)
@@ -210,40 +215,27 @@ def test_ranking_in_small_chunks_gives_the_same_answer_as_one_big_chunk():
         positives = rng.standard_normal((1 + n % 4, DIM)).astype(np.float32)
         positives /= np.linalg.norm(positives, axis=1, keepdims=True)
         negatives = positives[:1] * -1 if n % 3 == 0 else None
-        profiles.append(Profile(positives=positives, labels=[f"interest {i}" for i in range(len(positives))],
-                                negatives=negatives, k=5))
+        profiles.append(
+            Profile(
+                positives=positives, labels=[f"interest {i}" for i in range(len(positives))], negatives=negatives, k=5
+            )
+        )
 
-    big = rank(candidates, profiles, weights=Weights(min_score=0.0, chunk_size=1000))
-    small = rank(candidates, profiles, weights=Weights(min_score=0.0, chunk_size=4))
+    big = rank(candidates, profiles, weights=Weights.from_settings(min_score=0.0, chunk_size=1000))
+    small = rank(candidates, profiles, weights=Weights.from_settings(min_score=0.0, chunk_size=4))
 
     assert [[(m.index, m.matched) for m in r] for r in big] == [[(m.index, m.matched) for m in r] for r in small]
     assert all(r[i].score >= r[i + 1].score for r in big for i in range(len(r) - 1))
 
 
-def test_the_default_weights_come_from_settings_and_are_sensible():
-    weights = Weights.from_settings()
+def test_the_weights_are_the_settings_with_a_caller_s_overrides_on_top(settings):
+    settings.RANKING = {**settings.RANKING, "MIN_SCORE": 0.4, "DIVERSITY": 0.2}
 
-    assert weights == Weights(
-        min_score=settings.RANKING["MIN_SCORE"],
-        dislike_penalty=settings.RANKING["DISLIKE_PENALTY"],
-        dislike_margin=settings.RANKING["DISLIKE_MARGIN"],
-        upvote_weight=settings.RANKING["UPVOTE_WEIGHT"],
-        diversity=settings.RANKING["DIVERSITY"],
-        every_interest=settings.RANKING["EVERY_INTEREST"],
-        title_match=settings.RANKING["TITLE_MATCH"],
-        word_match_weight=settings.RANKING["WORD_MATCH_WEIGHT"],
-        related_words=settings.RANKING["RELATED_WORDS"],
-        chunk_size=settings.RANKING["CHUNK_SIZE"],
-    )
-    assert (weights.min_score, weights.dislike_penalty, weights.dislike_margin) == (0.25, 0.5, 0.35)
-    assert (weights.upvote_weight, weights.diversity, weights.chunk_size) == (0.0, 0.0, 2000)
-    assert weights.every_interest is True and weights.title_match is True
-    assert (weights.word_match_weight, weights.related_words) == (0.4, 0.65)
+    assert (Weights.from_settings().min_score, Weights.from_settings().diversity) == (0.4, 0.2)
+    assert Weights.from_settings(min_score=0.1).min_score == 0.1
 
 
 def test_excluded_keywords_match_whole_words_and_phrases_in_any_case():
-    from digest.ranking import KeywordIndex
-
     texts = [
         "A Survey of Diffusion Models",
         "Surveying the sky with radio telescopes",
@@ -251,7 +243,7 @@ def test_excluded_keywords_match_whole_words_and_phrases_in_any_case():
         "Compilers for C++ templates",
         "Language models, briefly",
     ]
-    index = KeywordIndex(texts)
+    index = TextIndex(texts)
 
     assert index.mask(["survey"]).tolist() == [True, False, False, False, False]
     assert index.mask(["large language models"]).tolist() == [False, False, True, False, False]

@@ -55,7 +55,9 @@ def test_a_paper_is_never_offered_twice_and_a_day_without_ingest_is_covered_next
     now = timezone.now()
     make_papers(seen_at=now - timedelta(hours=30))  # before the first digest's one-day window
     reader = make_reader("ada@example.org", "protein folding")
-    old = make_paper("Protein folding with language models", "Protein language models predict folding.", now - timedelta(hours=3))
+    old = make_paper(
+        "Protein folding with language models", "Protein language models predict folding.", now - timedelta(hours=3)
+    )
     from papers.embeddings import embed_papers
 
     embed_papers([old])
@@ -67,8 +69,11 @@ def test_a_paper_is_never_offered_twice_and_a_day_without_ingest_is_covered_next
     assert Digest.objects.get(issue_date=TODAY + timedelta(days=1)).status == Digest.Status.SKIPPED
 
     # Papers that arrived the day after are in the third digest; the first digest's are not.
-    later = make_paper("Protein folding pathways from cryo-EM maps", "Folding intermediates of proteins in cryo-EM.",
-                       now + timedelta(days=1, hours=2))
+    later = make_paper(
+        "Protein folding pathways from cryo-EM maps",
+        "Folding intermediates of proteins in cryo-EM.",
+        now + timedelta(days=1, hours=2),
+    )
     embed_papers([later])
     (third,) = plan_digests([reader.pk], TODAY + timedelta(days=2), now=now + timedelta(days=2))
 
@@ -89,7 +94,10 @@ def test_a_first_weekly_digest_looks_back_a_week_and_a_daily_one_a_day():
     plan_digests([daily.pk, weekly.pk], TODAY, now=now)
 
     def titles(subscriber):
-        return {item.paper.title for item in DigestItem.objects.filter(digest__subscriber=subscriber).select_related("paper")}
+        return {
+            item.paper.title
+            for item in DigestItem.objects.filter(digest__subscriber=subscriber).select_related("paper")
+        }
 
     assert titles(daily) == {"Protein folding this morning"}
     assert titles(weekly) == {"Protein folding four days ago", "Protein folding this morning"}
@@ -238,10 +246,14 @@ def test_a_paper_not_yet_embedded_at_planning_time_is_offered_in_the_next_digest
 
     now = timezone.now()
     reader = make_reader("ada@example.org", "protein folding")
-    ready = make_paper("Protein folding with language models", "Protein language models predict folding.",
-                       now - timedelta(hours=3))
-    late = make_paper("Protein folding pathways from cryo-EM maps", "Folding intermediates of proteins in cryo-EM.",
-                      now - timedelta(hours=2))
+    ready = make_paper(
+        "Protein folding with language models", "Protein language models predict folding.", now - timedelta(hours=3)
+    )
+    late = make_paper(
+        "Protein folding pathways from cryo-EM maps",
+        "Folding intermediates of proteins in cryo-EM.",
+        now - timedelta(hours=2),
+    )
     embed_papers([ready])
     (first,) = plan_digests([reader.pk], TODAY, now=now)
     Digest.objects.filter(pk=first).update(status=Digest.Status.SENT)

@@ -7,7 +7,7 @@ through the sender into Django's test outbox.
 
 import itertools
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,7 @@ from tests.pipeline_services import make_papers, make_subscribers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-UTC = dt_timezone.utc
+UTC = UTC
 _numbers = itertools.count()
 
 
@@ -104,7 +104,9 @@ def test_fall_back_does_not_send_twice_in_the_repeated_hour():
 
 
 def test_a_weekly_reader_gets_one_digest_on_their_weekday_only():
-    weekly = reader("Europe/Berlin", send_hour=8, frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.FRIDAY)
+    weekly = reader(
+        "Europe/Berlin", send_hour=8, frequency=Subscriber.Frequency.WEEKLY, weekday=Subscriber.Weekday.FRIDAY
+    )
 
     run_hourly(datetime(2026, 8, 5, 0, tzinfo=UTC), hours=96)  # Wednesday to Saturday
 

@@ -30,13 +30,15 @@ def sign_up(client, **changes):
 def test_front_page_offers_a_labelled_sign_up_form(client):
     page = client.get("/").content.decode()
     for field, label in [
-        ("email", "Email address"), ("interests", "Your interests"),
-        ("send_hour", "Send at"), ("timezone", "Time zone"),
+        ("email", "Email address"),
+        ("interests", "Your interests"),
+        ("send_hour", "Send at"),
+        ("timezone", "Time zone"),
     ]:
         assert f'<label for="id_{field}">{label}' in page
     assert "<legend>How often" in page
     assert "You will get up to 10 papers per email" in page
-    assert 'data-fill-timezone' in page, "a fresh form lets the browser fill in its time zone"
+    assert "data-fill-timezone" in page, "a fresh form lets the browser fill in its time zone"
 
 
 def test_new_address_is_asked_to_confirm_by_email(client):
@@ -47,7 +49,8 @@ def test_new_address_is_asked_to_confirm_by_email(client):
     subscriber = Subscriber.objects.get()
     assert (subscriber.email, subscriber.status, subscriber.timezone) == ("ada@example.org", "pending", "Europe/Berlin")
     assert subscriber.text_interests(Interest.Kind.TOPIC) == [
-        "contrastive sentence embeddings", "protein structure prediction",
+        "contrastive sentence embeddings",
+        "protein structure prediction",
     ]
     assert all(interest.embedding for interest in subscriber.interests.all())
 
@@ -192,11 +195,13 @@ def test_sign_up_is_queued_with_plain_json_arguments(client, monkeypatch):
     queued = []
     monkeypatch.setattr("subscriptions.tasks.sign_up_task.delay", lambda *args: queued.append(args))
     assert sign_up(client).status_code == 200
-    assert json.loads(json.dumps(queued)) == [[
-        "ada@example.org",
-        ["contrastive sentence embeddings", "protein structure prediction"],
-        {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
-    ]]
+    assert json.loads(json.dumps(queued)) == [
+        [
+            "ada@example.org",
+            ["contrastive sentence embeddings", "protein structure prediction"],
+            {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
+        ]
+    ]
     assert not Subscriber.objects.exists(), "nothing is stored before the worker runs"
 
 
@@ -205,7 +210,9 @@ def test_behind_a_proxy_the_limit_follows_the_visitor_not_what_they_claim(client
     def from_visitor(visitor, claimed, email):
         forwarded = f"{claimed}, {visitor}" if claimed else visitor
         return client.post(
-            reverse("subscriptions:signup"), {**SIGNUP, "email": email}, REMOTE_ADDR="10.0.0.1",
+            reverse("subscriptions:signup"),
+            {**SIGNUP, "email": email},
+            REMOTE_ADDR="10.0.0.1",
             HTTP_X_FORWARDED_FOR=forwarded,
         ).status_code
 

@@ -90,6 +90,4 @@ def test_resend_confirmation_mails_only_unconfirmed_subscribers(staff_client):
     page = run_action(staff_client, "resend_confirmation", pending, active).content.decode()
     assert "Sent 1 confirmation email(s)." in page
     assert "Skipped 1 already confirmed subscriber(s)." in page
-    assert [(m.to, m.subject) for m in mail.outbox] == [
-        (["ada@example.org"], "Confirm your Paper Digest subscription")
-    ]
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["ada@example.org"], "Confirm your Paper Digest subscription")]

@@ -3,8 +3,7 @@
 import pytest
 from django.test import Client
 
-from digest import emails
-from subscriptions import signing
+from subscriptions import emails, signing
 from subscriptions.models import Subscriber
 from tests.subscription_helpers import make_subscriber, path_of
 
@@ -32,7 +31,8 @@ def test_one_click_post_from_the_mail_provider_unsubscribes_without_cookies(ada)
 
     mail_provider = Client(enforce_csrf_checks=True)
     response = mail_provider.post(
-        url.removeprefix("http://testserver"), "List-Unsubscribe=One-Click",
+        url.removeprefix("http://testserver"),
+        "List-Unsubscribe=One-Click",
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200

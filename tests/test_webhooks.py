@@ -6,7 +6,7 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -35,8 +35,11 @@ def reader():
 @pytest.fixture
 def sent_digest(reader):
     return Digest.objects.create(
-        subscriber=reader, issue_date=timezone.now().date(), status=Digest.Status.SENT,
-        sent_at=timezone.now(), message_id="883953f4-6105-42a2-a16a-77a8eac79483",
+        subscriber=reader,
+        issue_date=timezone.now().date(),
+        status=Digest.Status.SENT,
+        sent_at=timezone.now(),
+        message_id="883953f4-6105-42a2-a16a-77a8eac79483",
     )
 
 
@@ -49,7 +52,9 @@ def esp_event(event_type, event_id="ev-1", **fields):
 def test_a_hard_bounce_suppresses_the_reader_and_nothing_more_is_mailed(reader, sent_digest):
     tomorrow = Digest.objects.create(subscriber=reader, issue_date=sent_digest.issue_date + timedelta(days=1))
 
-    esp_event("bounced", metadata={"digest_id": str(sent_digest.pk)}, recipient=reader.email, description="mailbox unknown")
+    esp_event(
+        "bounced", metadata={"digest_id": str(sent_digest.pk)}, recipient=reader.email, description="mailbox unknown"
+    )
 
     reader.refresh_from_db()
     assert reader.status == Subscriber.Status.BOUNCED and "mailbox unknown" in reader.suppressed_reason
@@ -60,7 +65,11 @@ def test_a_hard_bounce_suppresses_the_reader_and_nothing_more_is_mailed(reader, 
 
 @pytest.mark.parametrize(
     "event_type, status",
-    [("complained", Subscriber.Status.COMPLAINED), ("unsubscribed", Subscriber.Status.UNSUBSCRIBED), ("rejected", Subscriber.Status.BOUNCED)],
+    [
+        ("complained", Subscriber.Status.COMPLAINED),
+        ("unsubscribed", Subscriber.Status.UNSUBSCRIBED),
+        ("rejected", Subscriber.Status.BOUNCED),
+    ],
 )
 def test_complaints_and_esp_unsubscribes_stop_all_mail(reader, sent_digest, event_type, status):
     esp_event(event_type, message_id=sent_digest.message_id)
@@ -87,15 +96,17 @@ def test_delivered_opened_and_clicked_are_recorded_on_the_digest(sent_digest):
 
 
 def test_an_event_the_esp_posts_twice_counts_once(sent_digest):
-    first = datetime(2026, 8, 7, 7, 5, tzinfo=dt_timezone.utc)
+    first = datetime(2026, 8, 7, 7, 5, tzinfo=UTC)
     for _ in range(2):
-        event = AnymailTrackingEvent(event_type="opened", event_id="same", timestamp=first, message_id=sent_digest.message_id)
+        event = AnymailTrackingEvent(
+            event_type="opened", event_id="same", timestamp=first, message_id=sent_digest.message_id
+        )
         tracking.send(sender=object, event=event, esp_name="TestESP")
         first += timedelta(hours=1)
 
     assert DeliveryEvent.objects.count() == 1
     sent_digest.refresh_from_db()
-    assert sent_digest.opened_at == datetime(2026, 8, 7, 7, 5, tzinfo=dt_timezone.utc)
+    assert sent_digest.opened_at == datetime(2026, 8, 7, 7, 5, tzinfo=UTC)
 
 
 def test_unknown_or_unmatched_events_are_kept_and_logged(caplog):
@@ -112,12 +123,24 @@ def test_unknown_or_unmatched_events_are_kept_and_logged(caplog):
 
 def postmark_bounce(digest, email, bounce_id=4323372036854775807):
     return {
-        "RecordType": "Bounce", "ID": bounce_id, "Type": "HardBounce", "TypeCode": 1, "Name": "Hard bounce",
-        "Tag": "digest", "MessageID": digest.message_id, "Metadata": {"digest_id": str(digest.pk)}, "ServerID": 23,
+        "RecordType": "Bounce",
+        "ID": bounce_id,
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "Name": "Hard bounce",
+        "Tag": "digest",
+        "MessageID": digest.message_id,
+        "Metadata": {"digest_id": str(digest.pk)},
+        "ServerID": 23,
         "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
         "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist.",
-        "Email": email, "From": "digest@example.org", "BouncedAt": "2026-08-07T07:01:02.9070259Z",
-        "Inactive": True, "CanActivate": True, "Subject": "Your papers", "MessageStream": "outbound",
+        "Email": email,
+        "From": "digest@example.org",
+        "BouncedAt": "2026-08-07T07:01:02.9070259Z",
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "Your papers",
+        "MessageStream": "outbound",
     }
 
 
@@ -140,16 +163,22 @@ def test_a_postmark_bounce_with_the_secret_suppresses_the_address(client, reader
 @override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
 def test_a_postmark_delivery_is_recorded_against_the_message_id(client, reader, sent_digest):
     delivery = {
-        "RecordType": "Delivery", "MessageID": sent_digest.message_id, "Recipient": reader.email,
-        "DeliveredAt": "2026-08-07T07:00:05Z", "Details": "Test delivery", "Tag": "", "ServerID": 23,
-        "Metadata": {}, "MessageStream": "outbound",
+        "RecordType": "Delivery",
+        "MessageID": sent_digest.message_id,
+        "Recipient": reader.email,
+        "DeliveredAt": "2026-08-07T07:00:05Z",
+        "Details": "Test delivery",
+        "Tag": "",
+        "ServerID": 23,
+        "Metadata": {},
+        "MessageStream": "outbound",
     }
 
     assert post(client, delivery, auth=SECRET).status_code == 200
     assert post(client, delivery, auth=SECRET).status_code == 200
 
     sent_digest.refresh_from_db()
-    assert sent_digest.delivered_at == datetime(2026, 8, 7, 7, 0, 5, tzinfo=dt_timezone.utc)
+    assert sent_digest.delivered_at == datetime(2026, 8, 7, 7, 0, 5, tzinfo=UTC)
     assert DeliveryEvent.objects.count() == 1
 
 
@@ -179,9 +208,16 @@ def test_after_a_complaint_the_next_run_mails_everyone_but_the_complainer(client
     make_papers(2)
     other = make_subscribers(1, prefix="other")[0]
     complaint = {
-        "RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 512, "Tag": "digest",
-        "MessageID": sent_digest.message_id, "Metadata": {"digest_id": str(sent_digest.pk)}, "Email": reader.email,
-        "BouncedAt": "2026-08-07T09:00:00Z", "Description": "The subscriber explicitly marked this message as spam.",
+        "RecordType": "SpamComplaint",
+        "ID": 42,
+        "Type": "SpamComplaint",
+        "TypeCode": 512,
+        "Tag": "digest",
+        "MessageID": sent_digest.message_id,
+        "Metadata": {"digest_id": str(sent_digest.pk)},
+        "Email": reader.email,
+        "BouncedAt": "2026-08-07T09:00:00Z",
+        "Description": "The subscriber explicitly marked this message as spam.",
     }
     assert post(client, complaint, auth=SECRET).status_code == 200
 
@@ -194,6 +230,9 @@ def test_the_webhook_secret_comes_from_the_environment():
     environment = {**os.environ, "ANYMAIL_WEBHOOK_SECRET": "user:from-env", "DJANGO_SETTINGS_MODULE": "config.settings"}
     output = subprocess.run(
         [sys.executable, "-c", "from django.conf import settings; print(settings.ANYMAIL['WEBHOOK_SECRET'])"],
-        env=environment, capture_output=True, text=True, check=True,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert output.strip() == "user:from-env"

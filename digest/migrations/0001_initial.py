@@ -6,77 +6,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('papers', '0001_initial'),
-        ('subscriptions', '0001_initial'),
+        ("papers", "0001_initial"),
+        ("subscriptions", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Digest',
+            name="Digest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('issue_date', models.DateField(db_index=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped (nothing relevant)')], db_index=True, default='planned', max_length=10)),
-                ('window_start', models.DateTimeField(blank=True, help_text='Papers first seen after this', null=True)),
-                ('window_end', models.DateTimeField(blank=True, help_text='... and up to this', null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('message_id', models.CharField(blank=True, db_index=True, max_length=300)),
-                ('last_error', models.TextField(blank=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('clicked_at', models.DateTimeField(blank=True, null=True)),
-                ('subscriber', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digests', to='subscriptions.subscriber')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("issue_date", models.DateField(db_index=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped (nothing relevant)"),
+                        ],
+                        db_index=True,
+                        default="planned",
+                        max_length=10,
+                    ),
+                ),
+                ("window_start", models.DateTimeField(blank=True, help_text="Papers first seen after this", null=True)),
+                ("window_end", models.DateTimeField(blank=True, help_text="... and up to this", null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("message_id", models.CharField(blank=True, db_index=True, max_length=300)),
+                ("last_error", models.TextField(blank=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("clicked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="digests",
+                        to="subscriptions.subscriber",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issue_date', 'subscriber_id'],
+                "ordering": ["-issue_date", "subscriber_id"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryEvent',
+            name="DeliveryEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=300, unique=True)),
-                ('esp', models.CharField(blank=True, max_length=50)),
-                ('event_type', models.CharField(db_index=True, max_length=30)),
-                ('recipient', models.EmailField(blank=True, max_length=254)),
-                ('message_id', models.CharField(blank=True, max_length=300)),
-                ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('detail', models.TextField(blank=True)),
-                ('digest', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='digest.digest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=300, unique=True)),
+                ("esp", models.CharField(blank=True, max_length=50)),
+                ("event_type", models.CharField(db_index=True, max_length=30)),
+                ("recipient", models.EmailField(blank=True, max_length=254)),
+                ("message_id", models.CharField(blank=True, max_length=300)),
+                ("occurred_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("detail", models.TextField(blank=True)),
+                (
+                    "digest",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="digest.digest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='DigestItem',
+            name="DigestItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('score', models.FloatField()),
-                ('matched', models.CharField(help_text='The interest or liked paper that matched', max_length=300)),
-                ('matched_kind', models.CharField(blank=True, max_length=10)),
-                ('digest', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='digest.digest')),
-                ('paper', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digest_items', to='papers.paper')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveSmallIntegerField()),
+                ("score", models.FloatField()),
+                ("matched", models.CharField(help_text="The interest or liked paper that matched", max_length=300)),
+                ("matched_kind", models.CharField(blank=True, max_length=10)),
+                (
+                    "digest",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="digest.digest"
+                    ),
+                ),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="digest_items", to="papers.paper"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['digest_id', 'rank'],
+                "ordering": ["digest_id", "rank"],
             },
         ),
         migrations.AddConstraint(
-            model_name='digest',
-            constraint=models.UniqueConstraint(fields=('subscriber', 'issue_date'), name='one_digest_per_subscriber_per_day'),
+            model_name="digest",
+            constraint=models.UniqueConstraint(
+                fields=("subscriber", "issue_date"), name="one_digest_per_subscriber_per_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='digestitem',
-            constraint=models.UniqueConstraint(fields=('digest', 'paper'), name='one_item_per_paper_per_digest'),
+            model_name="digestitem",
+            constraint=models.UniqueConstraint(fields=("digest", "paper"), name="one_item_per_paper_per_digest"),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('digest', '0001_initial'),
+        ("digest", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='digestitem',
-            name='similarity',
-            field=models.FloatField(blank=True, help_text='Cosine similarity to what matched', null=True),
+            model_name="digestitem",
+            name="similarity",
+            field=models.FloatField(blank=True, help_text="Cosine similarity to what matched", null=True),
         ),
         migrations.AddField(
-            model_name='digestitem',
-            name='word_match',
+            model_name="digestitem",
+            name="word_match",
             field=models.FloatField(default=0.0, help_text="Added to the score for the interest's own words"),
         ),
     ]

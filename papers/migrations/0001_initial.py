@@ -6,96 +6,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Paper',
+            name="Paper",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=300, unique=True)),
-                ('arxiv_id', models.CharField(blank=True, db_index=True, max_length=50)),
-                ('doi', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('title', models.TextField()),
-                ('abstract', models.TextField(blank=True)),
-                ('authors', models.JSONField(blank=True, default=list)),
-                ('abs_url', models.URLField(blank=True, max_length=1000)),
-                ('pdf_url', models.URLField(blank=True, max_length=1000)),
-                ('published', models.DateField(blank=True, null=True)),
-                ('categories', models.JSONField(blank=True, default=list)),
-                ('first_seen_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=300, unique=True)),
+                ("arxiv_id", models.CharField(blank=True, db_index=True, max_length=50)),
+                ("doi", models.CharField(blank=True, db_index=True, max_length=200)),
+                ("title", models.TextField()),
+                ("abstract", models.TextField(blank=True)),
+                ("authors", models.JSONField(blank=True, default=list)),
+                ("abs_url", models.URLField(blank=True, max_length=1000)),
+                ("pdf_url", models.URLField(blank=True, max_length=1000)),
+                ("published", models.DateField(blank=True, null=True)),
+                ("categories", models.JSONField(blank=True, default=list)),
+                ("first_seen_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-first_seen_at', '-id'],
+                "ordering": ["-first_seen_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('kind', models.CharField(choices=[('auto', 'Detect from content'), ('page', 'Daily digest page (text or HTML)'), ('hf_json', 'Hugging Face daily papers JSON'), ('feed', 'RSS / Atom feed or arXiv API'), ('biorxiv_json', 'bioRxiv / medRxiv details JSON'), ('s2_json', 'Semantic Scholar search JSON')], default='auto', max_length=20)),
-                ('location', models.CharField(help_text='URL or file path', max_length=2000)),
-                ('enabled', models.BooleanField(default=True, help_text='Ingested by the daily schedule')),
-                ('etag', models.CharField(blank=True, max_length=500)),
-                ('last_modified', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("auto", "Detect from content"),
+                            ("page", "Daily digest page (text or HTML)"),
+                            ("hf_json", "Hugging Face daily papers JSON"),
+                            ("feed", "RSS / Atom feed or arXiv API"),
+                            ("biorxiv_json", "bioRxiv / medRxiv details JSON"),
+                            ("s2_json", "Semantic Scholar search JSON"),
+                        ],
+                        default="auto",
+                        max_length=20,
+                    ),
+                ),
+                ("location", models.CharField(help_text="URL or file path", max_length=2000)),
+                ("enabled", models.BooleanField(default=True, help_text="Ingested by the daily schedule")),
+                ("etag", models.CharField(blank=True, max_length=500)),
+                ("last_modified", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='IngestRun',
+            name="IngestRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(blank=True, help_text='The parser that was used', max_length=20)),
-                ('started_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('ok', 'Ok'), ('partial', 'Partial (some entries rejected)'), ('not_modified', 'Not modified'), ('failed', 'Failed')], db_index=True, default='running', max_length=20)),
-                ('message', models.TextField(blank=True, help_text='Why the run failed or was partial')),
-                ('seen', models.PositiveIntegerField(default=0)),
-                ('new', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('duplicate', models.PositiveIntegerField(default=0)),
-                ('rejected', models.PositiveIntegerField(default=0)),
-                ('rejections', models.JSONField(blank=True, default=list, help_text='[{"entry": ..., "reason": ...}]')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='papers.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(blank=True, help_text="The parser that was used", max_length=20)),
+                ("started_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("ok", "Ok"),
+                            ("partial", "Partial (some entries rejected)"),
+                            ("not_modified", "Not modified"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField(blank=True, help_text="Why the run failed or was partial")),
+                ("seen", models.PositiveIntegerField(default=0)),
+                ("new", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("duplicate", models.PositiveIntegerField(default=0)),
+                ("rejected", models.PositiveIntegerField(default=0)),
+                ("rejections", models.JSONField(blank=True, default=list, help_text='[{"entry": ..., "reason": ...}]')),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="papers.source"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='PaperEmbedding',
+            name="PaperEmbedding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(max_length=300)),
-                ('text_hash', models.CharField(max_length=40)),
-                ('vector', models.BinaryField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('paper', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embeddings', to='papers.paper')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_name", models.CharField(max_length=300)),
+                ("text_hash", models.CharField(max_length=40)),
+                ("vector", models.BinaryField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="embeddings", to="papers.paper"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('paper', 'model_name'), name='one_embedding_per_model')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("paper", "model_name"), name="one_embedding_per_model")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Appearance',
+            name="Appearance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('listed_on', models.DateField(db_index=True)),
-                ('rank', models.PositiveIntegerField(blank=True, null=True)),
-                ('upvotes', models.IntegerField(blank=True, null=True)),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='papers.ingestrun')),
-                ('paper', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appearances', to='papers.paper')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='appearances', to='papers.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("listed_on", models.DateField(db_index=True)),
+                ("rank", models.PositiveIntegerField(blank=True, null=True)),
+                ("upvotes", models.IntegerField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="papers.ingestrun"
+                    ),
+                ),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="appearances", to="papers.paper"
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="appearances", to="papers.source"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-listed_on', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('paper', 'source', 'listed_on'), name='one_appearance_per_listing')],
+                "ordering": ["-listed_on", "rank"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("paper", "source", "listed_on"), name="one_appearance_per_listing")
+                ],
             },
         ),
     ]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('papers', '0001_initial'),
+        ("papers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='paper',
-            name='title_key',
-            field=models.CharField(blank=True, db_index=True, help_text='title_digest(title): matches listings that carry no ids', max_length=20),
+            model_name="paper",
+            name="title_key",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                help_text="title_digest(title): matches listings that carry no ids",
+                max_length=20,
+            ),
         ),
     ]

@@ -4,27 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('papers', '0003_backfill_title_key'),
+        ("papers", "0003_backfill_title_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='paperembedding',
-            name='title_vector',
+            model_name="paperembedding",
+            name="title_vector",
             field=models.BinaryField(null=True),
         ),
         migrations.CreateModel(
-            name='WordVector',
+            name="WordVector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(max_length=300)),
-                ('word', models.CharField(max_length=64)),
-                ('vector', models.BinaryField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_name", models.CharField(max_length=300)),
+                ("word", models.CharField(max_length=64)),
+                ("vector", models.BinaryField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('model_name', 'word'), name='one_vector_per_word_and_model')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("model_name", "word"), name="one_vector_per_word_and_model")
+                ],
             },
         ),
     ]

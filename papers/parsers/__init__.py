@@ -7,15 +7,18 @@ as rejections with a reason, and `error` when the document as a whole could not 
 
 import json
 import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 from . import feed, hf_json, page, preprint_json, s2_json
-from .records import Parsed, Record, Rejection, ParseError  # noqa: F401  (the package's public names)
+from .records import Parsed, ParseError, Record, Rejection  # noqa: F401  (the package's public names)
 from .text import complete_json_items
 
 # The first element after any XML prolog, doctype or comment: rss / feed / rdf:RDF, or html.
 _ROOT_TAG = re.compile(r"<(?![?!])([A-Za-z][\w:.-]*)")
 
-PARSERS = {
+PARSERS: dict[str, Callable[..., Parsed]] = {
     "page": page.parse,
     "hf_json": hf_json.parse,
     "feed": feed.parse,
@@ -24,7 +27,7 @@ PARSERS = {
 }
 
 
-def detect(content):
+def detect(content: bytes | str) -> str:
     """The parser kind for this content, or raise ParseError saying what it looks like."""
     if not content or not content.strip():
         raise ParseError("The document is empty")
@@ -49,7 +52,7 @@ def detect(content):
     return "page"
 
 
-def _json_kind(data):
+def _json_kind(data: Any) -> str:
     if isinstance(data, dict):
         if "dailyPapers" in data:
             return "hf_json"
@@ -73,11 +76,13 @@ def _json_kind(data):
             return "hf_json"
         if isinstance(first, dict) and "paperId" in first:
             return "s2_json"
-    raise ParseError("JSON of an unknown shape: expected Hugging Face daily papers, bioRxiv/medRxiv details "
-                     "or Semantic Scholar search results")
+    raise ParseError(
+        "JSON of an unknown shape: expected Hugging Face daily papers, bioRxiv/medRxiv details "
+        "or Semantic Scholar search results"
+    )
 
 
-def _decode(content):
+def _decode(content: bytes | str) -> str:
     if isinstance(content, str):
         return content
     try:
@@ -86,7 +91,7 @@ def _decode(content):
         return content.decode("latin-1")
 
 
-def parse(content, kind=None, today=None):
+def parse(content: bytes | str, kind: str | None = None, today: date | None = None) -> Parsed:
     """Parse `content` (bytes) with the parser for `kind`, or the detected one.
 
     `today` anchors dates that the document gives without a year (and listings without a date).
@@ -106,7 +111,7 @@ def parse(content, kind=None, today=None):
     return parsed
 
 
-def _parse_recorded_http(content, today):
+def _parse_recorded_http(content: bytes | str, today: date | None) -> Parsed:
     """A recorded HTTP exchange {url, status_code, body}: parse the body, honouring the status."""
     exchange = json.loads(_decode(content))
     body = exchange.get("body") or ""

@@ -8,8 +8,9 @@ document arXiv answers with (a channel titled "Feed error for query", an API ent
 """
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import feedparser
 
@@ -23,7 +24,7 @@ _ROOT_END = re.compile(rb"</(?:\w+:)?(?:rss|feed|RDF)>\s*$")
 _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.|[A-Z](?![a-z]))[\s-]*){1,4}$")
 
 
-def parse(content, today=None):
+def parse(content: bytes | str, today: date | None = None) -> Parsed:
     content = content.encode() if isinstance(content, str) else content
     document = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     feed_title = one_line(document.feed.get("title", ""))
@@ -59,7 +60,7 @@ def parse(content, today=None):
     return parsed
 
 
-def _record(entry, position, listed_on):
+def _record(entry: Any, position: int, listed_on: date | None) -> Record:
     title = _title(entry)
     announce_type = (entry.get("arxiv_announce_type") or "").strip().lower()
     legacy = _LEGACY_SUFFIX.search(title)
@@ -74,7 +75,7 @@ def _record(entry, position, listed_on):
     preamble = _ARXIV_PREAMBLE.match(abstract)
     if preamble:
         announce_type = announce_type or preamble.group(1).lower()
-        abstract = abstract[preamble.end():]
+        abstract = abstract[preamble.end() :]
     arxiv_id = _arxiv_id(entry)
     abs_url, pdf_url = arxiv_links(arxiv_id) if arxiv_id else (_clean_link(entry.get("link", "")), "")
     return Record(
@@ -93,7 +94,7 @@ def _record(entry, position, listed_on):
     )
 
 
-def _title(entry):
+def _title(entry: Any) -> str:
     detail = entry.get("title_detail") or {}
     title = entry.get("title", "") or ""
     if "html" in detail.get("type", "") and "<" in title:
@@ -101,7 +102,7 @@ def _title(entry):
     return one_line(title)
 
 
-def _arxiv_id(entry):
+def _arxiv_id(entry: Any) -> str:
     """The version-less id, only from identifiers that are arXiv's (a bioRxiv DOI is not one)."""
     for value in (entry.get("id", ""), entry.get("link", "")):
         if "arxiv" in (value or "").lower():
@@ -111,7 +112,7 @@ def _arxiv_id(entry):
     return ""
 
 
-def _doi(entry):
+def _doi(entry: Any) -> str:
     for key in ("arxiv_doi", "prism_doi", "dc_identifier"):
         found = doi_from(entry.get(key, ""))
         if found:
@@ -122,18 +123,18 @@ def _doi(entry):
     return ""
 
 
-def _pdf_link(entry):
+def _pdf_link(entry: Any) -> str:
     for link in entry.get("links", []):
         if link.get("type") == "application/pdf" or link.get("title") == "pdf":
             return link.get("href", "")
     return ""
 
 
-def _clean_link(link):
+def _clean_link(link: str | None) -> str:
     return re.sub(r"\?rss=\d+$", "", (link or "").strip())
 
 
-def _categories(entry):
+def _categories(entry: Any) -> list[str]:
     primary = (entry.get("arxiv_primary_category") or {}).get("term")
     terms = [tag.get("term") for tag in entry.get("tags", []) if tag.get("term")]
     if primary:
@@ -141,7 +142,7 @@ def _categories(entry):
     return list(dict.fromkeys(terms))
 
 
-def _authors(entry):
+def _authors(entry: Any) -> list[str]:
     """Authors as a list, whether the feed gives one element each or one comma-joined string."""
     names = []
     for author in entry.get("authors", []) or []:
@@ -152,16 +153,16 @@ def _authors(entry):
     return names
 
 
-def split_authors(text):
+def split_authors(text: str | None) -> list[str]:
     """'A, B and C' or 'Last, F.; Last, F.' or bioRxiv's 'LAST, F., Last, F. M.' into names."""
-    text = one_line(re.sub(r"\(\d+ additional authors? not shown\)", "", text))
+    text = one_line(re.sub(r"\(\d+ additional authors? not shown\)", "", text or ""))
     text = re.sub(r",?\s+et al\.?$", "", text)
     if not text:
         return []
     if ";" in text:
         return [one_line(part) for part in text.split(";") if part.strip()]
     parts = [one_line(part) for part in re.split(r",\s*|\s+and\s+", text) if part.strip()]
-    names = []
+    names: list[str] = []
     for part in parts:
         if names and _INITIALS.match(part) and "," not in names[-1]:
             names[-1] = f"{names[-1]}, {part}"
@@ -170,7 +171,7 @@ def split_authors(text):
     return names
 
 
-def _feed_date(feed):
+def _feed_date(feed: Any) -> date | None:
     """The listing day: the channel's own date (announcement day), read in its own time zone."""
     for key in ("published", "updated", "dc_date"):
         found = _date_from(feed.get(key))
@@ -179,7 +180,7 @@ def _feed_date(feed):
     return None
 
 
-def _entry_date(entry):
+def _entry_date(entry: Any) -> date | None:
     for key in ("published", "prism_publicationdate", "updated"):
         found = _date_from(entry.get(key))
         if found:
@@ -187,7 +188,7 @@ def _entry_date(entry):
     return None
 
 
-def _date_from(value):
+def _date_from(value: Any) -> date | None:
     if not value:
         return None
     found = to_date(value)
@@ -200,18 +201,18 @@ def _date_from(value):
     return stamp.date() if isinstance(stamp, datetime) else None
 
 
-def _where(exception):
+def _where(exception: Any) -> str:
     """'line 1233, column 84: no element found' from an XML parser's exception."""
     if hasattr(exception, "getLineNumber"):
         return f"line {exception.getLineNumber()}, column {exception.getColumnNumber()}: {exception.getMessage()}"
     return str(exception)
 
 
-def _label(entry, position):
+def _label(entry: Any, position: int) -> str:
     return f"entry {position}: {entry.get('id') or one_line(entry.get('title', ''))[:80] or 'no id or title'}"
 
 
-def _entry_tags(content, document):
+def _entry_tags(content: bytes, document: Any) -> tuple[int, int]:
     """How many entries the raw document opens and closes: more opened means it was cut off."""
     tag = b"entry" if document.get("version", "").startswith("atom") else b"item"
     opened = len(re.findall(rb"<(?:\w+:)?" + tag + rb"[\s>]", content))

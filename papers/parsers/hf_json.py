@@ -7,13 +7,15 @@ arXiv date. Older titles and summaries are hard-wrapped at about 80 columns.
 """
 
 import json
+from datetime import date
+from typing import Any
 
+from ..models import arxiv_id_from
 from .records import Parsed, ParseError, Record
 from .text import arxiv_links, complete_json_items, one_line, paragraphs, to_date
-from ..models import arxiv_id_from
 
 
-def parse(content, today=None):
+def parse(content: bytes | str, today: date | None = None) -> Parsed:
     try:
         data = json.loads(content)
     except ValueError as exc:
@@ -31,7 +33,7 @@ def parse(content, today=None):
     return parse_items(data, today=today)
 
 
-def parse_items(items, listed_on=None, today=None):
+def parse_items(items: list[Any], listed_on: date | None = None, today: date | None = None) -> Parsed:
     parsed = Parsed(kind="hf_json")
     for position, item in enumerate(items, start=1):
         paper = item.get("paper") if isinstance(item, dict) else None

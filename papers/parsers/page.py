@@ -13,15 +13,21 @@ paper links carry; a Hugging Face papers page that embeds its data as JSON (`dat
 import html
 import json
 import re
+from collections.abc import Iterable
 from datetime import date
 from html.parser import HTMLParser
+from typing import Any
 
 from . import hf_json
 from .records import Parsed, ParseError, Record
 from .text import arxiv_links, one_line, paragraphs, to_date
 
-MONTHS = {name: number for number, name in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
     r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -39,7 +45,7 @@ _SENTENCE_END = re.compile(r"[.!?)\]]\s*$")
 _ARXIV_LINK = re.compile(r"(?:/papers/|arxiv\.org/(?:abs|pdf)/)(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})", re.I)
 
 
-def parse(content, today=None):
+def parse(content: bytes | str, today: date | None = None) -> Parsed:
     text = content.decode("utf-8-sig", errors="replace") if isinstance(content, bytes) else content
     if re.search(r"<(html|body|article|main|div|p)\b", text[:5000], re.IGNORECASE):
         return parse_html(text, today)
@@ -55,7 +61,7 @@ def parse(content, today=None):
     return parsed
 
 
-def parse_html(text, today=None):
+def parse_html(text: str, today: date | None = None) -> Parsed:
     props = _embedded_daily_papers(text)
     if props is not None:
         parsed = hf_json.parse_items(props.get("dailyPapers") or [], listed_on=to_date(props.get("dateString")))
@@ -67,7 +73,7 @@ def parse_html(text, today=None):
     return parse_lines(reader.lines, today, links=reader.links)
 
 
-def parse_lines(lines, today=None, links=None):
+def parse_lines(lines: list[str], today: date | None = None, links: dict[int, str] | None = None) -> Parsed:
     """Papers from the page's blocks; `links` maps a block's index to the arXiv id its link names.
 
     When a date is followed by papers, everything before the first date is the page's header.
@@ -89,7 +95,9 @@ def parse_lines(lines, today=None, links=None):
     return parsed
 
 
-def _read_blocks(indexed, today, links, header_year=None):
+def _read_blocks(
+    indexed: list[tuple[int, str]], today: date, links: dict[int, str], header_year: int | None = None
+) -> Parsed:
     reference = _first_full_date(line for _, line in indexed)
     if reference is None and header_year:
         reference = date(header_year, 7, 2)  # mid-year: every yearless day then falls in that year
@@ -107,8 +115,9 @@ def _read_blocks(indexed, today, links, header_year=None):
             continue
         following = indexed[position + 1][1] if position + 1 < len(indexed) else ""
         if _is_title(line) and _is_abstract_of(following, line):
-            current = Record(title=one_line(line), abstract=paragraphs(following), listed_on=listed_on,
-                             rank=len(parsed.records) + 1)
+            current = Record(
+                title=one_line(line), abstract=paragraphs(following), listed_on=listed_on, rank=len(parsed.records) + 1
+            )
             arxiv_id = links.get(index) or links.get(indexed[position + 1][0])
             if arxiv_id:
                 current.arxiv_id = arxiv_id
@@ -136,22 +145,22 @@ def _read_blocks(indexed, today, links, header_year=None):
     return parsed
 
 
-def _is_title(line):
+def _is_title(line: str) -> bool:
     return 0 < len(line) <= MAX_TITLE
 
 
-def _is_linked_title(line):
+def _is_linked_title(line: str) -> bool:
     """Link text that names a paper: a few words, not a count ("12 comments") or a bare label."""
     words = line.split()
     return len(words) >= 2 and not words[0].isdigit()
 
 
-def _is_paragraph(line):
+def _is_paragraph(line: str) -> bool:
     """A further paragraph of prose: long, or a dozen words or more ending a sentence."""
     return _is_abstract_of(line, "") or (len(line.split()) >= 12 and bool(_SENTENCE_END.search(line)))
 
 
-def _is_abstract_of(line, title):
+def _is_abstract_of(line: str, title: str) -> bool:
     """An abstract is a paragraph: long, or clearly longer than the title and ending a sentence."""
     if not line or _date_line(line, date.max, None):
         return False
@@ -160,13 +169,13 @@ def _is_abstract_of(line, title):
     return bool(title) and len(line) > 2 * len(title) and len(line.split()) >= 12 and bool(_SENTENCE_END.search(line))
 
 
-def _year_in(lines):
+def _year_in(lines: Iterable[str]) -> int | None:
     """A year the header mentions ("Daily Papers of 2024"), if any: the last one written."""
     years = [int(year) for line in lines for year in _YEAR.findall(line)]
     return years[-1] if years else None
 
 
-def _first_full_date(lines):
+def _first_full_date(lines: Iterable[str]) -> date | None:
     """The first date on the page written with its year: it anchors the dates written without one."""
     for line in lines:
         line = _EDGE_MARKS.sub("", line)
@@ -176,7 +185,7 @@ def _first_full_date(lines):
     return None
 
 
-def _date_line(line, today, reference):
+def _date_line(line: str, today: date | None, reference: date | None) -> date | None:
     """The date a line states, or None. A date without a year takes the year that puts it closest
     to the page's previous date (so "Dec 31, 2025 … Jan 2" crosses into 2026); with no date on the
     page to go by, it is the most recent such day that is not after `today`."""
@@ -200,6 +209,7 @@ def _date_line(line, today, reference):
     if reference:
         candidates = [_safe_date(reference.year + shift, month, day) for shift in (-1, 0, 1)]
         return min((c for c in candidates if c), key=lambda c: abs(c - reference), default=None)
+    today = today or date.today()
     for year in range(today.year, today.year - 5, -1):
         candidate = _safe_date(year, month, day)
         if candidate and candidate <= today:
@@ -207,14 +217,14 @@ def _date_line(line, today, reference):
     return None
 
 
-def _safe_date(year, month, day):
+def _safe_date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
     except ValueError:
         return None
 
 
-def _embedded_daily_papers(text):
+def _embedded_daily_papers(text: str) -> Any:
     """The JSON a Hugging Face papers page carries in `data-props`, when it lists daily papers."""
     for match in re.finditer(r'data-props="([^"]*)"', text):
         raw = html.unescape(match.group(1))
@@ -236,21 +246,54 @@ class _BlockReader(HTMLParser):
     a paper link is remembered for the line the link's text ends up on.
     """
 
-    BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
-              "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
-              "section", "table", "td", "th", "tr", "ul", "button", "time"}
+    BLOCKS = {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+        "button",
+        "time",
+    }
     SKIP = {"script", "style", "noscript", "svg", "template", "head"}
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines = []
-        self.links = {}
-        self._parts = []
-        self._link_id = None
+        self.lines: list[str] = []
+        self.links: dict[int, str] = {}
+        self._parts: list[str] = []
+        self._link_id: str | None = None
         self._skipping = 0
         self._in_time = False
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.SKIP:
             self._skipping += 1
             return
@@ -260,12 +303,13 @@ class _BlockReader(HTMLParser):
         if tag == "a":
             match = _ARXIV_LINK.search(attributes.get("href") or "")
             self._link_id = match.group(1) if match else None
-        if tag == "time" and to_date(attributes.get("datetime")):
-            self._parts.append(attributes["datetime"][:10])
+        stamp = attributes.get("datetime")
+        if tag == "time" and stamp and to_date(stamp):
+            self._parts.append(stamp[:10])
             self._flush()
             self._in_time = True
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
             self._skipping = max(0, self._skipping - 1)
             return
@@ -276,18 +320,18 @@ class _BlockReader(HTMLParser):
         if tag in self.BLOCKS:
             self._flush()
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._skipping or self._in_time:
             return
         self._parts.append(data)
         if self._link_id and data.strip():
             self.links[len(self.lines)] = self._link_id
 
-    def close(self):
+    def close(self) -> None:
         super().close()
         self._flush()
 
-    def _flush(self):
+    def _flush(self) -> None:
         line = one_line("".join(self._parts))
         self._parts = []
         if line:

@@ -8,6 +8,7 @@ JATS conversion (O_ST_ABS heading C_ST_ABS, O_LI item C_LI, O_SCPLOW small caps 
 import json
 import re
 import unicodedata
+from datetime import date
 
 from .records import Parsed, ParseError, Record
 from .text import one_line, paragraphs, plain_abstract, to_date
@@ -21,7 +22,7 @@ _RUN_IN_HEADING = re.compile(
 )
 
 
-def parse(content, today=None):
+def parse(content: bytes | str, today: date | None = None) -> Parsed:
     try:
         data = json.loads(content)
     except ValueError as exc:
@@ -57,8 +58,8 @@ def parse(content, today=None):
     return parsed
 
 
-def clean_jats(text):
-    def span(match):
+def clean_jats(text: str) -> str:
+    def span(match: re.Match[str]) -> str:
         kind, inner = match.groups()
         if kind == "ST_ABS":
             return f"\n\n{inner.strip()}: "
@@ -74,7 +75,7 @@ def clean_jats(text):
     return paragraphs(text)
 
 
-def _greek_letter(match):
+def _greek_letter(match: re.Match[str]) -> str:
     try:
         return unicodedata.lookup(f"GREEK SMALL LETTER {match.group(1).upper()}")
     except KeyError:

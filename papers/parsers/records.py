@@ -12,20 +12,20 @@ class ParseError(ValueError):
 class Record:
     title: str
     abstract: str = ""
-    authors: list = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
     arxiv_id: str = ""
     doi: str = ""
     abs_url: str = ""
     pdf_url: str = ""
     published: date | None = None
-    categories: list = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
     listed_on: date | None = None
     rank: int | None = None
     upvotes: int | None = None
     announce_type: str = ""
 
     @property
-    def is_replacement(self):
+    def is_replacement(self) -> bool:
         """arXiv re-announces revised papers as `replace` / `replace-cross`: they update, never duplicate."""
         return self.announce_type.startswith("replace")
 
@@ -35,17 +35,17 @@ class Rejection:
     entry: str
     reason: str
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str]:
         return {"entry": self.entry, "reason": self.reason}
 
 
 @dataclass
 class Parsed:
     kind: str = ""
-    records: list = field(default_factory=list)
-    rejections: list = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
     error: str = ""
     """Why the document as a whole could not be read (the good entries before it are still in records)."""
 
-    def reject(self, entry, reason):
+    def reject(self, entry: object, reason: str) -> None:
         self.rejections.append(Rejection(str(entry)[:200], reason))

@@ -4,13 +4,14 @@ Search results have no listing date of their own; they are listed on the day the
 """
 
 import json
+from datetime import date
 
 from ..models import arxiv_id_from
 from .records import Parsed, ParseError, Record
 from .text import arxiv_links, one_line, plain_abstract, to_date
 
 
-def parse(content, today=None):
+def parse(content: bytes | str, today: date | None = None) -> Parsed:
     try:
         data = json.loads(content)
     except ValueError as exc:

@@ -4,6 +4,7 @@ import html
 import json
 import re
 from datetime import date, datetime
+from typing import Any
 
 import nh3
 
@@ -21,18 +22,18 @@ _LESS_THAN = re.compile(r"<")
 _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 
 
-def one_line(text):
+def one_line(text: str | None) -> str:
     """Titles and names: line breaks and runs of spaces become one space (LaTeX is left as written)."""
     return _SPACE.sub(" ", text or "").strip()
 
 
-def paragraphs(text):
+def paragraphs(text: str | None) -> str:
     """Abstracts: hard wraps are unwrapped, blank-line paragraph breaks are kept."""
     parts = _PARAGRAPH_BREAK.split((text or "").replace("\r\n", "\n").strip())
     return "\n\n".join(one_line(part) for part in parts if part.strip())
 
 
-def strip_html(text):
+def strip_html(text: str | None) -> str:
     """Plain text from HTML: tags removed by a real HTML sanitiser, entities decoded once.
 
     A "<" that does not open a real tag is escaped first, so the sanitiser keeps it as text
@@ -40,24 +41,25 @@ def strip_html(text):
     """
     if not text:
         return ""
-    text = _LESS_THAN.sub(lambda m: "<" if _HTML_TAG.match(text, m.start()) else "&lt;", text)
+    source = text
+    text = _LESS_THAN.sub(lambda m: "<" if _HTML_TAG.match(source, m.start()) else "&lt;", source)
     text = re.sub(r"(?i)<br\s*/?>|</p\s*>", "\n\n", text)
     return html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
 
 
-def plain_abstract(text, is_html=False):
+def plain_abstract(text: str | None, is_html: bool = False) -> str:
     """An abstract as plain text paragraphs; `is_html` says the field is HTML (feeds), else sniff."""
     if is_html or (text and _HTML_TAG.search(text)):
         text = strip_html(text)
     return paragraphs(text)
 
 
-def doi_from(text):
+def doi_from(text: str | None) -> str:
     match = _DOI.search(text or "")
     return match.group(1).rstrip(".,;") if match else ""
 
 
-def to_date(value):
+def to_date(value: Any) -> date | None:
     """A date from ISO strings ('2024-10-24T13:00:00.000Z', '2024-10-24'), struct_time or datetime."""
     if not value:
         return None
@@ -76,11 +78,11 @@ def to_date(value):
         return None
 
 
-def arxiv_links(arxiv_id):
+def arxiv_links(arxiv_id: str) -> tuple[str, str]:
     return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
 
 
-def complete_json_items(text):
+def complete_json_items(text: str) -> list[Any]:
     """The whole items at the start of a JSON array that was cut off: `[{...}, {...}, {"ti`."""
     decoder = json.JSONDecoder()
     position = text.find("[") + 1

@@ -4,58 +4,152 @@ import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
 import django.utils.timezone
-import subscriptions.models
 from django.db import migrations, models
+
+import subscriptions.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('papers', '0001_initial'),
+        ("papers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Subscriber',
+            name="Subscriber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('status', models.CharField(choices=[('pending', 'Pending confirmation'), ('active', 'Active'), ('paused', 'Paused'), ('unsubscribed', 'Unsubscribed'), ('bounced', 'Bounced'), ('complained', 'Complained')], db_index=True, default='pending', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('suppressed_reason', models.CharField(blank=True, max_length=500)),
-                ('timezone', models.CharField(default='UTC', max_length=64, validators=[subscriptions.models.validate_timezone])),
-                ('send_hour', models.PositiveSmallIntegerField(default=7, help_text='Local hour (0-23) the digest is sent', validators=[django.core.validators.MaxValueValidator(23)])),
-                ('frequency', models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly')], default='daily', max_length=10)),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], default=0, help_text='For weekly digests')),
-                ('papers_per_digest', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(50)])),
-                ('min_relevance', models.FloatField(blank=True, help_text='Minimum score for a paper; empty uses the site default', null=True)),
-                ('skip_empty', models.BooleanField(default=True, help_text='Send nothing on days with no good match')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending confirmation"),
+                            ("active", "Active"),
+                            ("paused", "Paused"),
+                            ("unsubscribed", "Unsubscribed"),
+                            ("bounced", "Bounced"),
+                            ("complained", "Complained"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("suppressed_reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "timezone",
+                    models.CharField(default="UTC", max_length=64, validators=[subscriptions.models.validate_timezone]),
+                ),
+                (
+                    "send_hour",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        help_text="Local hour (0-23) the digest is sent",
+                        validators=[django.core.validators.MaxValueValidator(23)],
+                    ),
+                ),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[("daily", "Daily"), ("weekly", "Weekly")], default="daily", max_length=10
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ],
+                        default=0,
+                        help_text="For weekly digests",
+                    ),
+                ),
+                (
+                    "papers_per_digest",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(50),
+                        ],
+                    ),
+                ),
+                (
+                    "min_relevance",
+                    models.FloatField(
+                        blank=True, help_text="Minimum score for a paper; empty uses the site default", null=True
+                    ),
+                ),
+                ("skip_empty", models.BooleanField(default=True, help_text="Send nothing on days with no good match")),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='unique_subscriber_email_ci')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"), name="unique_subscriber_email_ci"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Interest',
+            name="Interest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('topic', 'Interest'), ('avoid', 'Less of this topic'), ('liked', 'Liked paper'), ('disliked', 'Disliked paper'), ('exclude', 'Excluded keyword')], default='topic', max_length=10)),
-                ('text', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('embedding', models.BinaryField(blank=True, null=True)),
-                ('embedding_model', models.CharField(blank=True, editable=False, max_length=300)),
-                ('embedding_hash', models.CharField(blank=True, editable=False, max_length=40)),
-                ('paper', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='papers.paper')),
-                ('subscriber', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interests', to='subscriptions.subscriber')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("topic", "Interest"),
+                            ("avoid", "Less of this topic"),
+                            ("liked", "Liked paper"),
+                            ("disliked", "Disliked paper"),
+                            ("exclude", "Excluded keyword"),
+                        ],
+                        default="topic",
+                        max_length=10,
+                    ),
+                ),
+                ("text", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("embedding", models.BinaryField(blank=True, null=True)),
+                ("embedding_model", models.CharField(blank=True, editable=False, max_length=300)),
+                ("embedding_hash", models.CharField(blank=True, editable=False, max_length=40)),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="papers.paper"
+                    ),
+                ),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interests",
+                        to="subscriptions.subscriber",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('paper__isnull', False)), fields=('subscriber', 'kind', 'paper'), name='one_feedback_per_paper')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("paper__isnull", False)),
+                        fields=("subscriber", "kind", "paper"),
+                        name="one_feedback_per_paper",
+                    )
+                ],
             },
         ),
     ]

@@ -56,7 +56,9 @@ class Command(BaseCommand):
         today = timezone.localdate()
         planned = plan_digests([s.pk for s in subscribers], today)
         statuses = [send_digest(digest_id) for digest_id in planned]
-        self.stdout.write(f"  {statuses.count('sent')} digests sent, {len(subscribers) - len(planned)} already done today")
+        self.stdout.write(
+            f"  {statuses.count('sent')} digests sent, {len(subscribers) - len(planned)} already done today"
+        )
 
         self.stdout.write(self.style.SUCCESS("\nDone. Where to look:"))
         if settings.EMAIL_BACKEND == "config.email_backends.EmlFileBackend":

@@ -32,11 +32,20 @@ class Command(BaseCommand):
     help = "Rank the stored papers for the given interests, exactly as a digest would."
 
     def add_arguments(self, parser):
-        parser.add_argument("--interest", action="append", required=True, metavar="TEXT",
-                            help="an interest, in your own words (repeat for several)")
+        parser.add_argument(
+            "--interest",
+            action="append",
+            required=True,
+            metavar="TEXT",
+            help="an interest, in your own words (repeat for several)",
+        )
         parser.add_argument("--top", type=int, default=10, help="how many papers (default 10)")
-        parser.add_argument("--since", type=since_date, metavar="YYYY-MM-DD",
-                            help="only papers first seen on or after this day (default: all)")
+        parser.add_argument(
+            "--since",
+            type=since_date,
+            metavar="YYYY-MM-DD",
+            help="only papers first seen on or after this day (default: all)",
+        )
         parser.add_argument("--json", action="store_true", help="print only a JSON list, best first")
 
     def handle(self, *args, interest, top, since, **options):
@@ -64,8 +73,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
             return
         if not rows:
-            self.stdout.write("No stored paper matches these interests well enough. Ingest more papers or "
-                              "phrase the interest differently.")
+            self.stdout.write(
+                "No stored paper matches these interests well enough. Ingest more papers or "
+                "phrase the interest differently."
+            )
         for n, row in enumerate(rows, start=1):
             self.stdout.write(f"{n:>2}. {row['score']:.2f}  {row['title']}")
             self.stdout.write(f"      matches '{row['matched']}'  {row['url']}")
@@ -85,4 +96,3 @@ class Command(BaseCommand):
         if pending:
             with tqdm(total=len(pending), desc="Embedding papers", unit="paper", file=sys.stderr) as bar:
                 embeddings.embed_papers(pending, progress=bar.update)
-

@@ -55,8 +55,9 @@ class Command(BaseCommand):
             Digest.objects.filter(issue_date=day, subscriber_id__in=subscriber_ids).values_list("status", flat=True)
         )
         self.stdout.write(
-            f"{day}: {len(subscriber_ids)} due, {len(digest_ids)} planned to send; this run sent {outcomes[sending.SENT]}, "
-            f"failed {outcomes[sending.FAILED]}, left for retry {outcomes[sending.RETRY]}. "
+            f"{day}: {len(subscriber_ids)} due, {len(digest_ids)} planned to send; "
+            f"this run sent {outcomes[sending.SENT]}, failed {outcomes[sending.FAILED]}, "
+            f"left for retry {outcomes[sending.RETRY]}. "
             f"Digests of the day by status: {self.counts(final) or 'none'}."
         )
         if outcomes[sending.RETRY]:
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         try:
             return datetime.date.fromisoformat(text)
         except ValueError:
-            raise CommandError(f"--date {text!r} is not a date like 2026-08-07")
+            raise CommandError(f"--date {text!r} is not a date like 2026-08-07") from None
 
     @staticmethod
     def counts(counter):

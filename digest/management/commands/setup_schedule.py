@@ -11,7 +11,12 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 def default_schedule():
     ingest_at, _ = CrontabSchedule.objects.get_or_create(
-        minute="0", hour=str(settings.INGEST_HOUR_UTC), day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+        minute="0",
+        hour=str(settings.INGEST_HOUR_UTC),
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        timezone="UTC",
     )
     hourly, _ = CrontabSchedule.objects.get_or_create(
         minute="0", hour="*", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
@@ -20,7 +25,10 @@ def default_schedule():
     return {
         "Ingest all sources, then embed (daily)": {"task": "papers.tasks.ingest_all_sources", "crontab": ingest_at},
         "Plan and send due digests (hourly)": {"task": "digest.tasks.plan_and_send_due", "crontab": hourly},
-        "Re-queue stuck digests (every 5 minutes)": {"task": "digest.tasks.sweep_stuck_digests", "interval": every_5_min},
+        "Re-queue stuck digests (every 5 minutes)": {
+            "task": "digest.tasks.sweep_stuck_digests",
+            "interval": every_5_min,
+        },
     }
 
 

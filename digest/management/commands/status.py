@@ -5,7 +5,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from digest.health import report
+from config.health import report
 from digest.models import Digest
 from papers.models import IngestRun
 
@@ -17,7 +17,9 @@ class Command(BaseCommand):
         result = report()
         for name, check in result["checks"].items():
             details = ", ".join(f"{key} {value}" for key, value in check.items() if key != "ok")
-            self.stdout.write(f"{name:<9} {'ok' if check['ok'] else 'FAILING'}{'  (' + details + ')' if details else ''}")
+            self.stdout.write(
+                f"{name:<9} {'ok' if check['ok'] else 'FAILING'}{'  (' + details + ')' if details else ''}"
+            )
         today = timezone.now().date()
         midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
         digests = Counter(Digest.objects.filter(issue_date=today).values_list("status", flat=True))

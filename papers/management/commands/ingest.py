@@ -38,8 +38,12 @@ class Command(BaseCommand):
                     if configured and not kind:
                         run = ingest_source(configured, progress=entries.update)
                     else:
-                        run = ingest(configured.location if configured else name, kind=kind, source=configured,
-                                     progress=entries.update)
+                        run = ingest(
+                            configured.location if configured else name,
+                            kind=kind,
+                            source=configured,
+                            progress=entries.update,
+                        )
                 runs.append(run)
                 bar.update(1)
                 self.stdout.write(summary(run))

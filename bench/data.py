@@ -38,8 +38,8 @@ TITLE_SUFFIXES = [
     "a unified view",
 ]
 STOPWORDS = set(
-    "a an and are as at be by for from how in into is it its of on or the to via vs what when where which "
-    "with without we our your can do does using towards toward through than that this these via all".split()
+    "a an and are as at be by for from how in into is it its of on or the to via vs what when where which with "
+    "without we our your can do does using towards toward through than that this these all".split()
 )
 # Words that make a cut phrase read like a sentence fragment rather than a topic.
 GLUE_BREAKERS = set("a an the is are be can do does how what when where which we our your than that this these".split())

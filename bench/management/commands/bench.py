@@ -1,8 +1,8 @@
-"""`make bench`: time a daily run stage by stage in a throwaway database; see digest/benchmark/."""
+"""`make bench`: time a daily run stage by stage in a throwaway database; see bench/."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from digest.benchmark import runner
+from bench import runner
 
 
 class Command(BaseCommand):

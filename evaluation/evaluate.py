@@ -19,14 +19,15 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from digest.evaluation.metrics import ndcg_at, precision_at
-from digest.ranking import KeywordIndex, Profile, Weights, rank
+from digest.ranking import Profile, Weights, rank
+from digest.word_match import TextIndex
+from evaluation.metrics import ndcg_at, precision_at
 from papers import embeddings
 from papers.models import Paper, normalise_title
 from papers.parsers import parse
 
 K = 5
-JUDGED_DIR = Path(__file__).resolve().parent
+JUDGED_DIR = Path(__file__).resolve().parent / "judged"
 
 
 class JudgedSetError(ValueError):
@@ -121,7 +122,7 @@ def evaluate(path, weights=None):
     vectors = embeddings.encode([p.embedding_text for p in papers])
     title_vectors = embeddings.encode([p.title for p in papers])
     texts = [p.embedding_text for p in papers]
-    keyword_index = KeywordIndex(
+    text_index = TextIndex(
         texts, word_vectors=lambda words, embed_missing=False: dict(zip(words, embeddings.encode(words)))
     )
     bm25 = BM25Okapi([tokens(text) for text in texts])
@@ -130,15 +131,16 @@ def evaluate(path, weights=None):
         judged = {normalise_title(title): grade for title, grade in profile["judgments"].items()}
         unknown = set(judged) - set(keys)
         if unknown:
-            raise JudgedSetError(f"{path}: profile {profile['name']!r} judges papers not in the source: {sorted(unknown)[:3]}")
+            raise JudgedSetError(
+                f"{path}: profile {profile['name']!r} judges papers not in the source: {sorted(unknown)[:3]}"
+            )
         grades = [int(judged.get(key, 0)) for key in keys]
         interests = profile["interests"]
         matches = rank(
             vectors,
             [Profile(positives=embeddings.encode(interests), labels=interests, k=K)],
-            candidate_texts=texts,
             weights=weights,
-            keyword_index=keyword_index,
+            text_index=text_index,
             title_vectors=title_vectors,
         )[0]
         lexical = bm25.get_scores(tokens(" ".join(interests)))

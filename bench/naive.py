@@ -10,8 +10,9 @@ real WordMatcher, built per subscriber: in plain Python it would take seconds ea
 
 from digest.models import Digest, DigestItem
 from digest.planning import FIRST_LOOKBACK
-from digest.ranking import KeywordIndex, Weights, keyword_pattern
+from digest.ranking import Weights
 from digest.render import digest_message
+from digest.word_match import TextIndex, keyword_pattern
 from papers import embeddings
 from papers.models import Paper, PaperEmbedding
 from subscriptions.models import Interest, Subscriber
@@ -61,7 +62,11 @@ def rank(subscriber_id, now, weights=None):
 
     def similarity(interest_vector, paper_vectors):
         full, title = paper_vectors
-        return max(dot(interest_vector, full), dot(interest_vector, title)) if weights.title_match else dot(interest_vector, full)
+        return (
+            max(dot(interest_vector, full), dot(interest_vector, title))
+            if weights.title_match
+            else dot(interest_vector, full)
+        )
 
     papers = [
         paper
@@ -74,7 +79,7 @@ def rank(subscriber_id, now, weights=None):
     queries = [text for _, _, text in positives if text]
     words = {}
     if queries and weights.word_match_weight:  # the same word match as the real path, one subscriber at a time
-        matcher = KeywordIndex(texts, word_vectors=embeddings.word_vectors).word_matcher(weights.related_words)
+        matcher = TextIndex(texts, word_vectors=embeddings.word_vectors).word_matcher(weights.related_words)
         words = dict(zip(queries, matcher.scores(queries).tolist()))
     scored = []
     for position, (paper, text) in enumerate(zip(papers, texts)):

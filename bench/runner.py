@@ -19,7 +19,7 @@ End to end is embed + plan + send for every digest, the three steps a real day r
 includes ranking, send includes rendering). When send was sampled, its share is projected
 from the sample's rate and the table says so.
 
-The naive way (digest.benchmark.naive) ranks and renders a smaller sample, and the
+The naive way (bench.naive) ranks and renders a smaller sample, and the
 speed-ups compare time per subscriber (rank) and per digest (render). The naive ranking
 loads its data itself, so the rank ratio counts our loading too: like for like.
 """
@@ -35,14 +35,13 @@ from contextlib import contextmanager
 from django.core.mail import get_connection
 from django.db import connections
 from django.db.models import Prefetch
-
 from django.utils import timezone
 from tqdm import tqdm
 
+from bench import data, naive, report
+from bench.database import throwaway_database
+from bench.sink import smtp_sink
 from digest import planning
-from digest.benchmark import data, naive, report
-from digest.benchmark.database import throwaway_database
-from digest.benchmark.sink import smtp_sink
 from digest.models import Digest, DigestItem
 from digest.ranking import Weights
 from digest.render import digest_message
@@ -195,7 +194,7 @@ def time_rank(subscriber_ids, now):
                 if since not in candidate_sets:
                     candidate_sets[since] = planning.load_candidates(since, now, weights)
                 candidates = candidate_sets[since]
-                profiles = planning._profiles(subscribers, windows, candidates)
+                profiles = planning.load_profiles(subscribers, windows, candidates)
             with ranking():
                 candidates.rank(profiles, weights)
             progress.update(len(subscribers))

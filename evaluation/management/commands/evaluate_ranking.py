@@ -2,27 +2,30 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from digest.evaluation.evaluate import K, JudgedSetError, default_judged_sets, evaluate
+from evaluation.evaluate import JudgedSetError, K, default_judged_sets, evaluate
 
 
 class Command(BaseCommand):
-    help = "Compare our ranking with a BM25 baseline on judged relevance (digest/evaluation/*.json)."
+    help = "Compare our ranking with a BM25 baseline on judged relevance (evaluation/judged/*.json)."
 
     def add_arguments(self, parser):
-        parser.add_argument("judged", nargs="*", help="judged set JSON files (default: digest/evaluation/*.json)")
+        parser.add_argument("judged", nargs="*", help="judged set JSON files (default: evaluation/judged/*.json)")
         parser.add_argument("--per-profile", action="store_true", help="also print every profile's scores")
 
     def handle(self, *args, judged, per_profile, **options):
         paths = judged or default_judged_sets()
         if not paths:
-            raise CommandError("No judged sets found in digest/evaluation/")
+            raise CommandError("No judged sets found in evaluation/judged/")
         try:
             reports = [(path, evaluate(path)) for path in paths]
         except (JudgedSetError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         for path, report in reports:
             self.stdout.write(f"\nJudged set {path} ({len(report.results)} profiles)")
-            header = f"{'profiles':<16}{'n':>3}  {'ours NDCG@%d' % K:>12}{'ours P@%d' % K:>10}  {'BM25 NDCG@%d' % K:>12}{'BM25 P@%d' % K:>10}"
+            header = (
+                f"{'profiles':<16}{'n':>3}  {f'ours NDCG@{K}':>12}{f'ours P@{K}':>10}"
+                f"  {f'BM25 NDCG@{K}':>12}{f'BM25 P@{K}':>10}"
+            )
             self.stdout.write(header)
             self.stdout.write("-" * len(header))
             for label, results in report.groups():
@@ -35,5 +38,6 @@ class Command(BaseCommand):
                 for result in report.results:
                     ours, bm25 = result.scores("ours"), result.scores("bm25")
                     self.stdout.write(
-                        f"  {result.style:<12}{result.name[:44]:<46}ours {ours[0]:.2f} / {ours[1]:.1f}   BM25 {bm25[0]:.2f} / {bm25[1]:.1f}"
+                        f"  {result.style:<12}{result.name[:44]:<46}"
+                        f"ours {ours[0]:.2f} / {ours[1]:.1f}   BM25 {bm25[0]:.2f} / {bm25[1]:.1f}"
                     )
