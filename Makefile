@@ -40,6 +40,10 @@ lint: install
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The README's screenshots, taken by the browser stories in headless Chromium (tests write theirs to a temp dir).
+screenshots: install browser
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -m browser tests/test_browser_subscribe.py
+
 bench: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)

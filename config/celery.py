@@ -1,4 +1,4 @@
-"""The Celery app. Broker and result backend come from REDIS_URL (see settings)."""
+"""The Celery app. Its broker comes from REDIS_URL (see settings); task results are never stored."""
 
 import os
 

@@ -111,6 +111,27 @@ def tokens(text):
     return re.findall(r"\w+", text.lower())
 
 
+_encoded: dict[tuple[str, str], np.ndarray] = {}
+
+
+def encode(texts):
+    """Vectors of `texts` from the configured model, each text embedded once per process: the
+    judged sets share most words, and one run (or test session) evaluates them many times."""
+    texts = list(texts)
+    name = embeddings.model_name()
+    missing = list(dict.fromkeys(text for text in texts if (name, text) not in _encoded))
+    _encoded.update(((name, text), vector) for text, vector in zip(missing, embeddings.encode(missing)))
+    if not texts:
+        return np.zeros((0, embeddings.embedding_dim()), dtype=np.float32)
+    return np.vstack([_encoded[name, text] for text in texts])
+
+
+def word_vectors(words, embed_missing=False):
+    """{word: vector} for the word match, like papers.embeddings.word_vectors but kept in memory."""
+    words = sorted(set(words))
+    return dict(zip(words, encode(words)))
+
+
 def evaluate(path, weights=None):
     """A Report for one judged set file."""
     from rank_bm25 import BM25Okapi
@@ -118,15 +139,7 @@ def evaluate(path, weights=None):
     data = load(path)
     papers = source_papers(data["source"])
     keys = [normalise_title(p.title) for p in papers]
-    weights = weights or Weights.from_settings()
-    vectors = embeddings.encode([p.embedding_text for p in papers])
-    title_vectors = embeddings.encode([p.title for p in papers])
-    texts = [p.embedding_text for p in papers]
-    text_index = TextIndex(
-        texts, word_vectors=lambda words, embed_missing=False: dict(zip(words, embeddings.encode(words)))
-    )
-    bm25 = BM25Okapi([tokens(text) for text in texts])
-    report = Report()
+    judgments = []
     for profile in data["profiles"]:
         judged = {normalise_title(title): grade for title, grade in profile["judgments"].items()}
         unknown = set(judged) - set(keys)
@@ -134,11 +147,20 @@ def evaluate(path, weights=None):
             raise JudgedSetError(
                 f"{path}: profile {profile['name']!r} judges papers not in the source: {sorted(unknown)[:3]}"
             )
+        judgments.append(judged)
+    weights = weights or Weights.from_settings()
+    vectors = encode([p.embedding_text for p in papers])
+    title_vectors = encode([p.title for p in papers])
+    texts = [p.embedding_text for p in papers]
+    text_index = TextIndex(texts, word_vectors=word_vectors)
+    bm25 = BM25Okapi([tokens(text) for text in texts])
+    report = Report()
+    for profile, judged in zip(data["profiles"], judgments):
         grades = [int(judged.get(key, 0)) for key in keys]
         interests = profile["interests"]
         matches = rank(
             vectors,
-            [Profile(positives=embeddings.encode(interests), labels=interests, k=K)],
+            [Profile(positives=encode(interests), labels=interests, k=K)],
             weights=weights,
             text_index=text_index,
             title_vectors=title_vectors,

@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -44,6 +44,8 @@ class PaperAdmin(admin.ModelAdmin):
     date_hierarchy = "first_seen_at"
     readonly_fields = ["key", "title_key", "first_seen_at", "updated_at"]
     inlines = [AppearanceInline]
+    # A link typed without a scheme is an https one (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Source)

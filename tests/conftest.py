@@ -1,8 +1,14 @@
-"""Shared fixtures. A needed service that is missing skips a test locally and fails it under CI."""
+"""Shared fixtures. A needed service that is missing skips a test locally and fails it under CI.
 
+Objects in the database are built with tests/factories.py; servers and workers are in tests/services.py.
+"""
+
+import hashlib
 import os
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 
@@ -39,7 +45,7 @@ def redis_url():
 @pytest.fixture
 def broker(postgres):
     """The real Redis as the Celery broker of real worker processes (another database)."""
-    from tests.pipeline_services import PIPELINE_REDIS_URL
+    from tests.services import PIPELINE_REDIS_URL
 
     yield from flushed_redis(PIPELINE_REDIS_URL)
 
@@ -58,16 +64,40 @@ def chromium_path():
 
 
 @pytest.fixture
+def screenshots(tmp_path):
+    """Where browser stories save their screenshots: a temporary folder, or SCREENSHOTS_DIR
+    (`make screenshots` sets it to docs/screenshots/, which the README shows)."""
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
 def fixture_path():
     """Path of a bundled sample file under papers/fixtures/."""
     return lambda *parts: os.path.join(FIXTURES, *parts)
+
+
+class FakeModel:
+    """Deterministic unit vectors per text; remembers every text it was asked to embed."""
+
+    def __init__(self):
+        self.texts = []
+
+    def encode(self, texts, batch_size=None, progress=None):
+        texts = list(texts)
+        self.texts += texts
+        rows = [
+            np.random.default_rng(int(hashlib.sha1(t.encode()).hexdigest()[:8], 16)).normal(size=384) for t in texts
+        ]
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(texts), 384)
+        return matrix / np.linalg.norm(matrix, axis=1, keepdims=True).clip(1e-9)
 
 
 @pytest.fixture
 def fake_model(monkeypatch):
     """A stand-in embedding model: deterministic unit vectors, and a record of every text embedded."""
     from papers import embeddings
-    from tests.ingest_helpers import FakeModel
 
     model = FakeModel()
     monkeypatch.setattr(embeddings, "encode", model.encode)
@@ -78,7 +108,7 @@ def fake_model(monkeypatch):
 def local_server(monkeypatch):
     """A local HTTP server on 127.0.0.1; fetch retries do not actually sleep."""
     from papers import fetch
-    from tests.ingest_helpers import LocalServer
+    from tests.services import LocalServer
 
     monkeypatch.setattr(fetch, "sleep", lambda seconds: None)
     server = LocalServer()

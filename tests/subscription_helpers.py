@@ -1,11 +1,10 @@
-"""Small helpers shared by the subscription stories: make a subscriber, read links out of mail."""
+"""Small helpers shared by the subscription stories: a sign-up form, reading links out of mail."""
 
 import re
 
 from django.core import mail
 
 from subscriptions import signing
-from subscriptions.models import Interest, Subscriber
 
 SIGNUP = {
     "email": "ada@example.org",
@@ -15,13 +14,6 @@ SIGNUP = {
     "send_hour": "7",
     "timezone": "Europe/Berlin",
 }
-
-
-def make_subscriber(email="ada@example.org", status=Subscriber.Status.ACTIVE, interests=("graph neural networks",)):
-    subscriber = Subscriber.objects.create(email=email, status=status, timezone="Europe/Berlin")
-    for text in interests:
-        Interest.objects.create(subscriber=subscriber, text=text)
-    return subscriber
 
 
 def path_of(purpose, subscriber):

@@ -10,7 +10,8 @@ from papers import embeddings
 from papers.models import Paper
 from subscriptions import signing
 from subscriptions.models import Subscriber
-from tests.subscription_helpers import SIGNUP, link_in, make_subscriber, only_email, path_of
+from tests.factories import make_subscriber
+from tests.subscription_helpers import SIGNUP, link_in, only_email, path_of
 
 pytestmark = pytest.mark.django_db
 

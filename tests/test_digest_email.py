@@ -10,7 +10,7 @@ from django.core import mail
 from digest.models import Digest
 from digest.planning import plan_digests
 from digest.render import digest_message, teaser
-from tests.ranking_helpers import make_papers, make_reader
+from tests.factories import embedded_papers, make_subscriber
 from tests.subscription_helpers import html_part
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +20,8 @@ TUESDAY = date(2026, 8, 4)
 
 @pytest.fixture
 def digest():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein structure prediction", "compiler optimisation")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction", "compiler optimisation"])
     (digest_id,) = plan_digests([reader.pk], TUESDAY)
     return Digest.objects.select_related("subscriber").get(pk=digest_id)
 
@@ -93,7 +93,7 @@ def test_the_message_sends_through_djangos_mail_api(digest):
 
 
 def test_an_empty_digest_says_so_and_points_to_the_manage_page():
-    reader = make_reader("bob@example.org", "medieval poetry", skip_empty=False)
+    reader = make_subscriber("bob@example.org", interests=["medieval poetry"], skip_empty=False)
     (digest_id,) = plan_digests([reader.pk], TUESDAY)
 
     message = digest_message(Digest.objects.get(pk=digest_id))
@@ -111,9 +111,11 @@ def test_the_teaser_keeps_whole_first_sentences_and_stays_short():
 
 
 def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_assert_num_queries):
-    make_papers()
-    short = make_reader("short@example.org", "exoplanets", papers_per_digest=1)
-    long = make_reader("long@example.org", "protein folding", "compilers", "exoplanets", papers_per_digest=5)
+    embedded_papers()
+    short = make_subscriber("short@example.org", interests=["exoplanets"], papers_per_digest=1)
+    long = make_subscriber(
+        "long@example.org", interests=["protein folding", "compilers", "exoplanets"], papers_per_digest=5
+    )
     plan_digests([short.pk, long.pk], TUESDAY)
     short_digest, long_digest = (Digest.objects.select_related("subscriber").get(subscriber=s) for s in (short, long))
     assert (short_digest.items.count(), long_digest.items.count()) == (1, 5)
@@ -126,13 +128,13 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
 
 def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
     from papers.embeddings import embed_papers
-    from tests.ranking_helpers import make_paper
+    from tests.factories import make_paper
 
     bare = make_paper("Protein folding from a daily page", "Proteins fold. Nobody linked this.", authors=())
     bare.abs_url = bare.pdf_url = ""
     bare.save()
     embed_papers([bare])
-    reader = make_reader("ada@example.org", "protein folding")
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
     (digest_id,) = plan_digests([reader.pk], TUESDAY)
 
     message = digest_message(Digest.objects.get(pk=digest_id))

@@ -16,7 +16,7 @@ PAGE_003 = JUDGED_DIR / "judged_003.json"
 
 @functools.cache
 def report_for(path):
-    """One evaluation per judged set for the whole module (each embeds its papers and words)."""
+    """One evaluation per judged set for the whole module (evaluate() embeds each text once per process)."""
     return evaluate(path)
 
 
@@ -70,9 +70,30 @@ def test_our_ranking_beats_bm25_overall_on_every_judged_set(path):
     assert ours[0] > bm25[0] and ours[1] >= bm25[1]
 
 
+def judged_subset(tmp_path, profiles=None, suffix=".json"):
+    """A small judged set written to tmp_path: page 003 judged in the named profiles only (all by default)."""
+    data = json.loads(PAGE_003.read_text())
+    data["source"] = str(PAGE_003.parents[2] / data["source"])
+    if profiles is not None:
+        data["profiles"] = [p for p in data["profiles"] if p["name"] in profiles]
+    path = tmp_path / f"judged{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(data))
+    else:
+        import yaml
+
+        path.write_text(yaml.safe_dump(data))
+    return path
+
+
 @pytest.mark.django_db
-def test_the_command_prints_ndcg_and_precision_for_both_and_every_group(capsys):
-    call_command("evaluate_ranking", "--per-profile")
+def test_the_command_prints_ndcg_and_precision_for_both_and_every_group(tmp_path, capsys):
+    judged = judged_subset(
+        tmp_path,
+        ["Text embedding models", "Pictures from descriptions", "Segmentation + data selection (two fields)"],
+    )
+
+    call_command("evaluate_ranking", str(judged), "--per-profile")
 
     out = capsys.readouterr().out
     assert "ours NDCG@5" in out and "BM25 NDCG@5" in out and "ours P@5" in out
@@ -82,11 +103,9 @@ def test_the_command_prints_ndcg_and_precision_for_both_and_every_group(capsys):
 
 
 def test_a_judged_set_naming_a_paper_that_is_not_on_its_page_is_refused(tmp_path):
-    path = PAGE_003
-    data = json.loads(path.read_text())
-    data["source"] = str(path.parents[2] / data["source"])
+    broken = judged_subset(tmp_path)
+    data = json.loads(broken.read_text())
     data["profiles"][0]["judgments"]["A paper nobody wrote"] = 2
-    broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(data))
 
     with pytest.raises(CommandError, match="judges papers not in the source"):
@@ -95,14 +114,7 @@ def test_a_judged_set_naming_a_paper_that_is_not_on_its_page_is_refused(tmp_path
 
 @pytest.mark.django_db
 def test_a_judged_set_may_be_yaml(tmp_path, capsys):
-    import yaml
-
-    path = PAGE_003
-    data = json.loads(path.read_text())
-    data["source"] = str(path.parents[2] / data["source"])
-    data["profiles"] = data["profiles"][:1]
-    judged = tmp_path / "one.yaml"
-    judged.write_text(yaml.safe_dump(data))
+    judged = judged_subset(tmp_path, ["Text embedding models"], suffix=".yaml")
 
     call_command("evaluate_ranking", str(judged))
 

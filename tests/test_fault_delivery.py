@@ -18,16 +18,8 @@ from digest.models import Digest
 from digest.tasks import plan_and_send_due
 from subscriptions.models import Subscriber
 from tests.conftest import require
-from tests.pipeline_services import (
-    RedisServer,
-    client_app,
-    make_papers,
-    make_subscribers,
-    running_workers,
-    smtp_sink,
-    stub_postmark,
-    wait_for,
-)
+from tests.factories import make_papers, make_subscribers
+from tests.services import RedisServer, client_app, running_workers, smtp_sink, stub_postmark, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

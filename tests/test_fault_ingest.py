@@ -6,7 +6,8 @@ import pytest
 from digest.models import Digest
 from papers.models import IngestRun, Paper, PaperEmbedding, Source
 from subscriptions.models import Interest
-from tests.pipeline_services import client_app, make_subscribers, running_workers, smtp_sink, wait_for
+from tests.factories import make_subscribers
+from tests.services import client_app, running_workers, smtp_sink, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -6,14 +6,14 @@ import pytest
 
 from subscriptions import signing
 from subscriptions.models import Interest
-from tests.ranking_helpers import make_paper, make_reader
+from tests.factories import make_paper, make_subscriber
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def reader():
-    return make_reader("ada@example.org")
+    return make_subscriber("ada@example.org", interests=[])
 
 
 @pytest.fixture
@@ -97,10 +97,10 @@ def test_the_less_like_this_link_in_a_digest_email_records_a_dislike_of_that_pap
     from digest.models import Digest, DigestItem
     from digest.planning import plan_digests
     from digest.render import digest_message
-    from tests.ranking_helpers import make_papers
+    from tests.factories import embedded_papers
 
-    make_papers()
-    reader = make_reader("grace@example.org", "protein structure prediction")
+    embedded_papers()
+    reader = make_subscriber("grace@example.org", interests=["protein structure prediction"])
     (digest_id,) = plan_digests([reader.pk], date(2026, 8, 7))
     body = digest_message(Digest.objects.get(pk=digest_id)).body
     first = DigestItem.objects.get(digest_id=digest_id, rank=1)

@@ -12,7 +12,8 @@ from django.utils import timezone
 from digest.models import Digest
 from papers.models import IngestRun, Source
 from tests.conftest import require
-from tests.pipeline_services import PIPELINE_REDIS_URL, free_port, make_subscribers
+from tests.factories import make_digest, make_subscribers
+from tests.services import PIPELINE_REDIS_URL, free_port
 from tests.settings import reachable
 
 pytestmark = pytest.mark.django_db
@@ -79,9 +80,9 @@ def test_status_prints_the_checks_and_todays_counts(real_redis):
     ingest_run(hours_ago=0.5, status=IngestRun.Status.PARTIAL)
     readers = make_subscribers(3, prefix="status")
     today = timezone.now().date()
-    Digest.objects.create(subscriber=readers[0], issue_date=today, status=Digest.Status.SENT)
-    Digest.objects.create(subscriber=readers[1], issue_date=today, status=Digest.Status.SENT)
-    Digest.objects.create(subscriber=readers[2], issue_date=today, status=Digest.Status.FAILED)
+    make_digest(readers[0], status=Digest.Status.SENT)
+    make_digest(readers[1], status=Digest.Status.SENT)
+    make_digest(readers[2], status=Digest.Status.FAILED)
     out = StringIO()
 
     call_command("status", stdout=out)

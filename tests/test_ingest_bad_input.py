@@ -7,7 +7,7 @@ import pytest
 
 from papers.ingest import ingest
 from papers.models import IngestRun, Paper
-from tests.ingest_helpers import arxiv_rss
+from tests.factories import arxiv_rss
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 23)

@@ -8,7 +8,7 @@ import pytest
 from papers.fetch import FetchError, fetch
 from papers.ingest import ingest, ingest_source
 from papers.models import IngestRun, Paper, Source
-from tests.ingest_helpers import arxiv_rss
+from tests.factories import arxiv_rss
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 23)

@@ -5,11 +5,11 @@ import json
 import pytest
 from django.test import Client
 
-from digest.models import DeliveryEvent, Digest, DigestItem
-from papers.models import Paper
+from digest.models import DeliveryEvent, Digest
 from subscriptions import signing
 from subscriptions.models import Interest, Subscriber
-from tests.subscription_helpers import make_subscriber, path_of
+from tests.factories import make_digest, make_paper, make_subscriber
+from tests.subscription_helpers import path_of
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def empty_preview(monkeypatch):
 
 @pytest.fixture
 def ada():
-    return make_subscriber(interests=["graph neural networks", "quantum error correction"])
+    return make_subscriber(interests=["graph neural networks", "quantum error correction"], timezone="Europe/Berlin")
 
 
 def save(client, subscriber, **changes):
@@ -111,7 +111,7 @@ def test_invalid_changes_are_shown_at_the_field_and_nothing_changes(client, ada,
 
 
 def test_feedback_from_digests_is_listed_and_removable(client, ada):
-    paper = Paper.objects.create(key="arxiv:2401.00001", title="A liked paper about <graphs>")
+    paper = make_paper("A liked paper about <graphs>", arxiv_id="2401.00001")
     liked = Interest.objects.create(subscriber=ada, kind=Interest.Kind.LIKED, paper=paper)
     page = client.get(path_of("manage", ada)).content.decode()
     assert "Liked paper" in page and "A liked paper about &lt;graphs&gt;" in page
@@ -155,9 +155,10 @@ def test_pause_is_a_post_only_action(client, ada):
 
 
 def test_download_my_data_is_a_json_file_of_everything_stored(client, ada):
-    paper = Paper.objects.create(key="arxiv:2401.00002", title="Sent paper")
-    digest = Digest.objects.create(subscriber=ada, issue_date="2026-03-01", status="sent")
-    DigestItem.objects.create(digest=digest, paper=paper, rank=1, score=0.7, matched="graph neural networks")
+    paper = make_paper("Sent paper", arxiv_id="2401.00002")
+    digest = make_digest(
+        ada, [paper], issue_date="2026-03-01", status="sent", score=0.7, matched="graph neural networks"
+    )
     DeliveryEvent.objects.create(
         event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest, subscriber=ada
     )
@@ -178,7 +179,7 @@ def test_download_my_data_is_a_json_file_of_everything_stored(client, ada):
 
 def test_delete_me_asks_first_then_removes_everything(client, ada):
     token = signing.make_token("manage", ada)
-    digest = Digest.objects.create(subscriber=ada, issue_date="2026-03-01")
+    digest = make_digest(ada, issue_date="2026-03-01")
     DeliveryEvent.objects.create(
         event_id="e1", event_type="delivered", recipient="ada@example.org", digest=digest, subscriber=ada
     )

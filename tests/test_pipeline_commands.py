@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from digest.models import Digest
 from subscriptions.models import Subscriber
-from tests.pipeline_services import make_papers, make_subscribers
+from tests.factories import make_papers, make_subscribers
 
 pytestmark = pytest.mark.django_db
 

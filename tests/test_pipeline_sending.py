@@ -14,26 +14,17 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from digest import sending
-from digest.models import Digest, DigestItem
+from digest.models import Digest
 from subscriptions.models import Subscriber
-from tests.pipeline_services import make_papers, make_subscribers, smtp_sink, stub_postmark
+from tests.factories import make_digest, make_papers, make_subscribers
+from tests.services import smtp_sink, stub_postmark
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def planned_digest(subscriber, papers, day=None):
-    digest = Digest.objects.create(subscriber=subscriber, issue_date=day or timezone.now().date())
-    DigestItem.objects.bulk_create(
-        [
-            DigestItem(digest=digest, paper=paper, rank=rank, score=0.8, matched="contrastive sentence embeddings")
-            for rank, paper in enumerate(papers, 1)
-        ]
-    )
-    return digest
 
 
 @pytest.fixture
@@ -76,7 +67,7 @@ def esp():
 
 
 def test_a_planned_digest_is_sent_once_with_its_message_id_recorded(reader, papers):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
 
     assert sending.send_digest(digest.pk) == sending.SENT
     assert sending.send_digest(digest.pk) == sending.NOT_CLAIMED
@@ -88,13 +79,16 @@ def test_a_planned_digest_is_sent_once_with_its_message_id_recorded(reader, pape
 
 
 def test_senders_racing_for_the_same_digest_send_it_once(reader, papers, sink):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     start = threading.Barrier(4)
     outcomes = []
 
     def race():
         start.wait()
-        outcomes.append(sending.send_digest(digest.pk))
+        try:
+            outcomes.append(sending.send_digest(digest.pk))
+        finally:
+            connection.close()  # each thread has its own connection; leave none open for teardown
 
     threads = [threading.Thread(target=race) for _ in range(4)]
     for thread in threads:
@@ -107,7 +101,7 @@ def test_senders_racing_for_the_same_digest_send_it_once(reader, papers, sink):
 
 
 def test_a_temporary_smtp_failure_puts_the_digest_back_for_a_retry(reader, papers, sink):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     sink.temporary_failures = 1
 
     assert sending.send_digest(digest.pk) == sending.RETRY
@@ -122,7 +116,7 @@ def test_a_temporary_smtp_failure_puts_the_digest_back_for_a_retry(reader, paper
 
 @override_settings(SEND_MAX_ATTEMPTS=3)
 def test_transient_failures_give_up_after_the_bound_without_suppressing_the_reader(reader, papers, sink):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     sink.temporary_failures = 100
 
     outcomes = [sending.send_digest(digest.pk) for _ in range(4)]
@@ -135,8 +129,8 @@ def test_transient_failures_give_up_after_the_bound_without_suppressing_the_read
 
 
 def test_a_refused_recipient_fails_at_once_and_is_never_mailed_again(reader, papers, sink):
-    today = planned_digest(reader, papers)
-    tomorrow = planned_digest(reader, papers, day=timezone.now().date() + timedelta(days=1))
+    today = make_digest(reader, papers)
+    tomorrow = make_digest(reader, papers, issue_date=timezone.now().date() + timedelta(days=1))
     sink.refused.add(reader.email)
 
     assert sending.send_digest(today.pk) == sending.FAILED
@@ -153,7 +147,7 @@ def test_a_refused_recipient_fails_at_once_and_is_never_mailed_again(reader, pap
 
 def test_the_refusal_of_one_address_leaves_the_rest_of_the_batch_alone(papers, sink):
     readers = make_subscribers(3, prefix="batch")
-    digests = [planned_digest(reader, papers) for reader in readers]
+    digests = [make_digest(reader, papers) for reader in readers]
     sink.refused.add(readers[1].email)
 
     outcomes = sending.send_batch([digest.pk for digest in digests])
@@ -163,7 +157,7 @@ def test_the_refusal_of_one_address_leaves_the_rest_of_the_batch_alone(papers, s
 
 
 def test_esp_outages_and_rate_limits_are_retried_and_the_esp_message_id_kept(reader, papers, esp):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     esp.failures = [503, 429]
 
     outcomes = [sending.send_digest(digest.pk) for _ in range(3)]
@@ -175,7 +169,7 @@ def test_esp_outages_and_rate_limits_are_retried_and_the_esp_message_id_kept(rea
 
 
 def test_an_inactive_recipient_at_the_esp_is_suppressed(reader, papers, esp):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     esp.inactive.add(reader.email)
 
     assert sending.send_digest(digest.pk) == sending.FAILED
@@ -184,7 +178,7 @@ def test_an_inactive_recipient_at_the_esp_is_suppressed(reader, papers, esp):
 
 
 def test_a_digest_for_someone_who_left_meanwhile_is_not_sent(reader, papers):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     Subscriber.objects.filter(pk=reader.pk).update(status=Subscriber.Status.PAUSED)
 
     assert sending.send_digest(digest.pk) == sending.FAILED
@@ -258,7 +252,7 @@ class DiesBeforeSending(SmtpBackend):
 
 def test_a_crash_between_acceptance_and_recording_duplicates_at_most_that_one_digest(papers, sink):
     readers = make_subscribers(5, prefix="window")
-    digests = [planned_digest(reader, papers) for reader in readers]
+    digests = [make_digest(reader, papers) for reader in readers]
     DiesAfterAccepting.deliveries_before_death = 2
 
     with override_settings(EMAIL_BACKEND="tests.test_pipeline_sending.DiesAfterAccepting"):
@@ -285,7 +279,7 @@ def test_a_crash_between_acceptance_and_recording_duplicates_at_most_that_one_di
 
 def test_a_crash_before_the_server_accepted_duplicates_nothing(papers, sink):
     readers = make_subscribers(2, prefix="early")
-    digests = [planned_digest(reader, papers) for reader in readers]
+    digests = [make_digest(reader, papers) for reader in readers]
 
     with override_settings(EMAIL_BACKEND="tests.test_pipeline_sending.DiesBeforeSending"):
         with pytest.raises(WorkerKilled):
@@ -297,7 +291,7 @@ def test_a_crash_before_the_server_accepted_duplicates_nothing(papers, sink):
 
 
 def test_a_digest_with_a_message_id_is_never_swept_back(reader, papers):
-    digest = planned_digest(reader, papers)
+    digest = make_digest(reader, papers)
     Digest.objects.filter(pk=digest.pk).update(
         status=Digest.Status.SENDING, message_id="<accepted@example.org>", claimed_at=timezone.now() - timedelta(days=1)
     )
@@ -321,7 +315,7 @@ class RunsOutOfTime(SmtpBackend):
 
 def test_a_batch_out_of_time_stops_and_hands_back_what_it_did_not_send(papers, sink):
     readers = make_subscribers(4, prefix="late")
-    digests = [planned_digest(reader, papers) for reader in readers]
+    digests = [make_digest(reader, papers) for reader in readers]
     RunsOutOfTime.sent = 0
 
     with override_settings(EMAIL_BACKEND="tests.test_pipeline_sending.RunsOutOfTime"):
@@ -335,7 +329,7 @@ def test_a_batch_out_of_time_stops_and_hands_back_what_it_did_not_send(papers, s
 
 def test_a_batch_costs_a_fixed_number_of_queries_plus_one_per_digest(papers, sink, django_assert_num_queries):
     readers = make_subscribers(10, prefix="queries")
-    digests = [planned_digest(reader, papers) for reader in readers]
+    digests = [make_digest(reader, papers) for reader in readers]
 
     # claim (lock + update, in a transaction), load digests + subscribers, items + papers; then one record each
     with django_assert_num_queries(4 + 2 + 10):

@@ -10,14 +10,14 @@ from django.core.management import CommandError, call_command
 from digest.models import Digest
 from digest.planning import plan_digests
 from digest.preview import preview_next_digest, recent_matches
-from tests.ranking_helpers import make_papers, make_reader, titles_of
+from tests.factories import embedded_papers, make_subscriber, titles_of
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_preview_is_the_digest_that_would_be_sent_with_a_score_breakdown():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein structure prediction")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction"])
 
     subject, text, html, items = preview_next_digest(reader)
 
@@ -29,8 +29,8 @@ def test_the_preview_is_the_digest_that_would_be_sent_with_a_score_breakdown():
 
 
 def test_the_preview_leaves_out_papers_already_sent():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein structure prediction")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction"])
     plan_digests([reader.pk], date(2026, 8, 7))
     Digest.objects.update(status=Digest.Status.SENT)
 
@@ -40,8 +40,8 @@ def test_the_preview_leaves_out_papers_already_sent():
 
 
 def test_recent_matches_are_the_best_papers_of_the_last_week_with_their_reason():
-    make_papers()
-    reader = make_reader("ada@example.org", "compiler optimisation", "exoplanets")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["compiler optimisation", "exoplanets"])
 
     matches = recent_matches(reader, days=7, limit=2)
 
@@ -51,8 +51,8 @@ def test_recent_matches_are_the_best_papers_of_the_last_week_with_their_reason()
 
 
 def test_preview_digest_prints_the_email_and_writes_the_html(tmp_path, capsys):
-    make_papers()
-    make_reader("ada@example.org", "protein structure prediction")
+    embedded_papers()
+    make_subscriber("ada@example.org", interests=["protein structure prediction"])
     target = tmp_path / "digest.html"
 
     call_command("preview_digest", "ADA@example.org", "--html", str(target))

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 
 from digest.models import Digest
-from tests.ranking_helpers import make_papers, make_reader, titles_of
+from tests.factories import embedded_papers, make_subscriber, titles_of
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,8 @@ def run_action(client, action, *subscribers):
 
 
 def test_preview_shows_the_email_and_each_items_score_breakdown_and_sends_nothing(staff):
-    make_papers()
-    reader = make_reader("ada@example.org", "protein structure prediction")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction"])
 
     response = run_action(staff, "preview_next_digest", reader)
 
@@ -38,8 +38,8 @@ def test_preview_shows_the_email_and_each_items_score_breakdown_and_sends_nothin
 
 
 def test_send_now_plans_todays_digest_and_sends_it_once(staff):
-    make_papers()
-    reader = make_reader("ada@example.org", "protein structure prediction")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction"])
 
     first = run_action(staff, "send_now", reader)
     second = run_action(staff, "send_now", reader)
@@ -53,8 +53,8 @@ def test_send_now_plans_todays_digest_and_sends_it_once(staff):
 
 
 def test_send_now_skips_subscribers_who_are_not_active(staff):
-    make_papers()
-    paused = make_reader("paused@example.org", "protein folding", status="paused")
+    embedded_papers()
+    paused = make_subscriber("paused@example.org", interests=["protein folding"], status="paused")
 
     response = run_action(staff, "send_now", paused)
 

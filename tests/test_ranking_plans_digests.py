@@ -11,7 +11,7 @@ from django.utils import timezone
 from digest.models import Digest, DigestItem
 from digest.planning import plan_digests
 from subscriptions.models import Interest
-from tests.ranking_helpers import make_paper, make_papers, make_reader, titles_of
+from tests.factories import embedded_papers, make_paper, make_subscriber, titles_of
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,8 @@ def items_of(digest_id):
 
 
 def test_a_reader_of_two_far_apart_fields_gets_the_best_papers_of_each_with_the_reason():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein structure prediction", "compiler optimisation")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction", "compiler optimisation"])
 
     (digest_id,) = plan_digests([reader.pk], TODAY)
 
@@ -40,8 +40,8 @@ def test_a_reader_of_two_far_apart_fields_gets_the_best_papers_of_each_with_the_
 
 
 def test_planning_twice_for_the_same_day_creates_nothing_new():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein folding")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
 
     first = plan_digests([reader.pk], TODAY)
     second = plan_digests([reader.pk], TODAY)
@@ -53,10 +53,12 @@ def test_planning_twice_for_the_same_day_creates_nothing_new():
 
 def test_a_paper_is_never_offered_twice_and_a_day_without_ingest_is_covered_next_time():
     now = timezone.now()
-    make_papers(seen_at=now - timedelta(hours=30))  # before the first digest's one-day window
-    reader = make_reader("ada@example.org", "protein folding")
+    embedded_papers(seen_at=now - timedelta(hours=30))  # before the first digest's one-day window
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
     old = make_paper(
-        "Protein folding with language models", "Protein language models predict folding.", now - timedelta(hours=3)
+        "Protein folding with language models",
+        "Protein language models predict folding.",
+        seen_at=now - timedelta(hours=3),
     )
     from papers.embeddings import embed_papers
 
@@ -72,7 +74,7 @@ def test_a_paper_is_never_offered_twice_and_a_day_without_ingest_is_covered_next
     later = make_paper(
         "Protein folding pathways from cryo-EM maps",
         "Folding intermediates of proteins in cryo-EM.",
-        now + timedelta(days=1, hours=2),
+        seen_at=now + timedelta(days=1, hours=2),
     )
     embed_papers([later])
     (third,) = plan_digests([reader.pk], TODAY + timedelta(days=2), now=now + timedelta(days=2))
@@ -83,13 +85,13 @@ def test_a_paper_is_never_offered_twice_and_a_day_without_ingest_is_covered_next
 
 def test_a_first_weekly_digest_looks_back_a_week_and_a_daily_one_a_day():
     now = timezone.now()
-    make_paper("Protein folding four days ago", "Proteins fold.", now - timedelta(days=4))
-    make_paper("Protein folding this morning", "Proteins fold quickly.", now - timedelta(hours=3))
+    make_paper("Protein folding four days ago", "Proteins fold.", seen_at=now - timedelta(days=4))
+    make_paper("Protein folding this morning", "Proteins fold quickly.", seen_at=now - timedelta(hours=3))
     from papers.embeddings import embed_pending
 
     embed_pending()
-    daily = make_reader("daily@example.org", "protein folding")
-    weekly = make_reader("weekly@example.org", "protein folding", frequency="weekly")
+    daily = make_subscriber("daily@example.org", interests=["protein folding"])
+    weekly = make_subscriber("weekly@example.org", interests=["protein folding"], frequency="weekly")
 
     plan_digests([daily.pk, weekly.pk], TODAY, now=now)
 
@@ -104,8 +106,8 @@ def test_a_first_weekly_digest_looks_back_a_week_and_a_daily_one_a_day():
 
 
 def test_a_failed_digest_does_not_swallow_its_papers():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein folding")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
     (first,) = plan_digests([reader.pk], TODAY)
     Digest.objects.filter(pk=first).update(status=Digest.Status.FAILED)
 
@@ -115,9 +117,9 @@ def test_a_failed_digest_does_not_swallow_its_papers():
 
 
 def test_nothing_relevant_skips_the_digest_unless_the_reader_wants_an_empty_one():
-    make_papers()
-    skipper = make_reader("skip@example.org", "medieval poetry and troubadour songs")
-    keeper = make_reader("keep@example.org", "medieval poetry and troubadour songs", skip_empty=False)
+    embedded_papers()
+    skipper = make_subscriber("skip@example.org", interests=["medieval poetry and troubadour songs"])
+    keeper = make_subscriber("keep@example.org", interests=["medieval poetry and troubadour songs"], skip_empty=False)
 
     planned = plan_digests([skipper.pk, keeper.pk], TODAY)
 
@@ -127,8 +129,8 @@ def test_nothing_relevant_skips_the_digest_unless_the_reader_wants_an_empty_one(
 
 
 def test_liked_and_disliked_papers_steer_the_digest():
-    papers = make_papers()
-    reader = make_reader("ada@example.org", "protein folding")
+    papers = embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
     liked = papers["Register allocation by graph colouring in a just-in-time compiler"]
     disliked = papers["Protein folding dynamics learned from molecular simulations"]
     Interest.objects.create(subscriber=reader, kind=Interest.Kind.LIKED, paper=liked)
@@ -146,17 +148,17 @@ def test_liked_and_disliked_papers_steer_the_digest():
 
 
 def test_subscribers_who_are_not_active_get_no_digest():
-    make_papers()
-    paused = make_reader("paused@example.org", "protein folding", status="paused")
+    embedded_papers()
+    paused = make_subscriber("paused@example.org", interests=["protein folding"], status="paused")
 
     assert plan_digests([paused.pk], TODAY) == []
     assert not Digest.objects.exists()
 
 
 def test_the_number_of_queries_does_not_grow_with_the_number_of_subscribers(settings):
-    make_papers()
-    few = [make_reader(f"few{n}@example.org", "protein folding", "compilers").pk for n in range(2)]
-    many = [make_reader(f"many{n}@example.org", "protein folding", "compilers").pk for n in range(12)]
+    embedded_papers()
+    few = [make_subscriber(f"few{n}@example.org", interests=["protein folding", "compilers"]).pk for n in range(2)]
+    many = [make_subscriber(f"many{n}@example.org", interests=["protein folding", "compilers"]).pk for n in range(12)]
     for pk in few + many:
         Interest.objects.create(subscriber_id=pk, kind=Interest.Kind.EXCLUDE, text="telescope")
 
@@ -170,8 +172,8 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_subscribers(sett
 
 
 def test_each_chunk_costs_the_same_fixed_number_of_queries(settings):
-    make_papers()
-    readers = [make_reader(f"r{n}@example.org", "protein folding").pk for n in range(7)]
+    embedded_papers()
+    readers = [make_subscriber(f"r{n}@example.org", interests=["protein folding"]).pk for n in range(7)]
     settings.RANKING = {**settings.RANKING, "CHUNK_SIZE": 2}
 
     with CaptureQueriesContext(connection) as three_chunks:
@@ -186,8 +188,8 @@ def test_each_chunk_costs_the_same_fixed_number_of_queries(settings):
 
 
 def test_the_calls_of_one_run_load_the_candidates_and_their_word_index_once():
-    make_papers()
-    readers = [make_reader(f"r{n}@example.org", "protein structure prediction").pk for n in range(3)]
+    embedded_papers()
+    readers = [make_subscriber(f"r{n}@example.org", interests=["protein structure prediction"]).pk for n in range(3)]
     now, shared = timezone.now(), {}
 
     with CaptureQueriesContext(connection) as first:
@@ -202,9 +204,9 @@ def test_the_calls_of_one_run_load_the_candidates_and_their_word_index_once():
 def test_with_an_upvote_weight_the_community_favourite_rises_among_relevant_papers(settings):
     from papers.models import Appearance, Source
 
-    papers = make_papers()
-    reader = make_reader("ada@example.org", "protein folding")
-    plain = make_reader("bob@example.org", "protein folding")
+    papers = embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
+    plain = make_subscriber("bob@example.org", interests=["protein folding"])
     favourite = papers["Accurate protein structure prediction from amino acid sequences"]
     source = Source.objects.create(name="daily page", location="page.txt")
     Appearance.objects.create(paper=favourite, source=source, listed_on=TODAY, upvotes=300)
@@ -220,8 +222,8 @@ def test_with_an_upvote_weight_the_community_favourite_rises_among_relevant_pape
 
 
 def test_interests_embedded_by_an_older_model_are_embedded_again_before_ranking():
-    make_papers()
-    reader = make_reader("ada@example.org", "protein folding")
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
     Interest.objects.filter(subscriber=reader).update(embedding=b"\x00" * 16, embedding_model="an-old-model")
 
     (digest_id,) = plan_digests([reader.pk], TODAY)
@@ -232,8 +234,8 @@ def test_interests_embedded_by_an_older_model_are_embedded_again_before_ranking(
 
 
 def test_a_day_with_no_papers_at_all_skips_quietly():
-    reader = make_reader("ada@example.org", "protein folding")
-    no_interests = make_reader("bob@example.org", skip_empty=False)
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
+    no_interests = make_subscriber("bob@example.org", interests=[], skip_empty=False)
 
     planned = plan_digests([reader.pk, no_interests.pk], TODAY)
 
@@ -245,14 +247,16 @@ def test_a_paper_not_yet_embedded_at_planning_time_is_offered_in_the_next_digest
     from papers.embeddings import embed_papers
 
     now = timezone.now()
-    reader = make_reader("ada@example.org", "protein folding")
+    reader = make_subscriber("ada@example.org", interests=["protein folding"])
     ready = make_paper(
-        "Protein folding with language models", "Protein language models predict folding.", now - timedelta(hours=3)
+        "Protein folding with language models",
+        "Protein language models predict folding.",
+        seen_at=now - timedelta(hours=3),
     )
     late = make_paper(
         "Protein folding pathways from cryo-EM maps",
         "Folding intermediates of proteins in cryo-EM.",
-        now - timedelta(hours=2),
+        seen_at=now - timedelta(hours=2),
     )
     embed_papers([ready])
     (first,) = plan_digests([reader.pk], TODAY, now=now)
@@ -266,9 +270,9 @@ def test_a_paper_not_yet_embedded_at_planning_time_is_offered_in_the_next_digest
 
 
 def test_a_broken_interest_vector_is_left_out_and_everyone_else_is_planned(caplog):
-    make_papers()
-    broken = make_reader("broken@example.org", "protein folding", "compiler optimisation")
-    fine = make_reader("fine@example.org", "protein folding")
+    embedded_papers()
+    broken = make_subscriber("broken@example.org", interests=["protein folding", "compiler optimisation"])
+    fine = make_subscriber("fine@example.org", interests=["protein folding"])
     Interest.objects.filter(subscriber=broken, text="compiler optimisation").update(embedding=b"\x00" * 16)
 
     planned = plan_digests([broken.pk, fine.pk], TODAY)

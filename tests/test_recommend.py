@@ -8,13 +8,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from tests.ranking_helpers import make_paper, make_papers, titles_of
+from tests.factories import embedded_papers, make_paper, titles_of
 
 pytestmark = pytest.mark.django_db
 
 
 def test_json_output_is_only_a_list_of_papers_best_first(capfd):
-    make_papers()
+    embedded_papers()
 
     call_command("recommend", "--interest", "protein folding", "--interest", "compilers", "--top", "3", "--json")
 
@@ -38,8 +38,8 @@ def test_papers_not_yet_embedded_are_embedded_first_with_progress_on_stderr(capf
 
 
 def test_since_keeps_only_papers_first_seen_from_that_day(capfd):
-    make_papers(seen_at=timezone.now() - timedelta(days=10))
-    recent = make_paper("Protein folding this week", "Proteins fold.", timezone.now() - timedelta(days=1))
+    embedded_papers(seen_at=timezone.now() - timedelta(days=10))
+    recent = make_paper("Protein folding this week", "Proteins fold.", seen_at=timezone.now() - timedelta(days=1))
     since = (timezone.now() - timedelta(days=3)).date().isoformat()
 
     call_command("recommend", "--interest", "protein folding", "--since", since, "--json")
@@ -48,7 +48,7 @@ def test_since_keeps_only_papers_first_seen_from_that_day(capfd):
 
 
 def test_the_plain_output_lists_score_title_and_why(capsys):
-    make_papers()
+    embedded_papers()
 
     call_command("recommend", "--interest", "protein structure prediction", "--top", "2")
 

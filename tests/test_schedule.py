@@ -18,7 +18,7 @@ from digest import schedule
 from digest.models import Digest
 from digest.tasks import plan_and_send_due
 from subscriptions.models import Subscriber
-from tests.pipeline_services import make_papers, make_subscribers
+from tests.factories import make_digest, make_papers, make_subscribers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,7 +122,7 @@ def test_who_is_due_at_one_instant():
     due = schedule.due_now(datetime(2026, 8, 7, 2, tzinfo=UTC))
 
     assert due == {date(2026, 8, 7): [kolkata.pk], date(2026, 8, 6): [honolulu.pk]}
-    Digest.objects.create(subscriber=kolkata, issue_date=date(2026, 8, 7))
+    make_digest(kolkata, issue_date=date(2026, 8, 7))
     assert schedule.due_now(datetime(2026, 8, 7, 3, tzinfo=UTC)) == {date(2026, 8, 6): [honolulu.pk]}
 
 

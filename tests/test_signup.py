@@ -11,7 +11,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from subscriptions.models import Interest, Subscriber
-from tests.subscription_helpers import SIGNUP, html_part, link_in, make_subscriber, only_email
+from tests.factories import make_subscriber
+from tests.subscription_helpers import SIGNUP, html_part, link_in, only_email
 
 pytestmark = pytest.mark.django_db
 

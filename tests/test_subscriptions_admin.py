@@ -5,9 +5,8 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from digest.models import Digest
 from subscriptions.models import Subscriber
-from tests.subscription_helpers import make_subscriber
+from tests.factories import make_digest, make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +31,8 @@ def test_only_staff_get_in(client, who):
 def test_list_shows_counts_and_searches_by_email(staff_client):
     ada = make_subscriber("ada@example.org", interests=["graphs", "proteins"])
     make_subscriber("bob@example.org", interests=["quantum"])
-    Digest.objects.create(subscriber=ada, issue_date="2026-03-01")
-    Digest.objects.create(subscriber=ada, issue_date="2026-03-02")
+    make_digest(ada, issue_date="2026-03-01")
+    make_digest(ada, issue_date="2026-03-02")
 
     response = staff_client.get(CHANGELIST)
     rows = {s.email: (s.interest_count, s.digest_count) for s in response.context["cl"].result_list}

@@ -5,7 +5,8 @@ from django.test import Client
 
 from subscriptions import emails, signing
 from subscriptions.models import Subscriber
-from tests.subscription_helpers import make_subscriber, path_of
+from tests.factories import make_subscriber
+from tests.subscription_helpers import path_of
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from digest import sending
 from digest.models import DeliveryEvent, Digest
 from subscriptions.models import Subscriber
-from tests.pipeline_services import make_papers, make_subscribers
+from tests.factories import make_digest, make_papers, make_subscribers
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +34,8 @@ def reader():
 
 @pytest.fixture
 def sent_digest(reader):
-    return Digest.objects.create(
-        subscriber=reader,
-        issue_date=timezone.now().date(),
+    return make_digest(
+        reader,
         status=Digest.Status.SENT,
         sent_at=timezone.now(),
         message_id="883953f4-6105-42a2-a16a-77a8eac79483",
@@ -50,7 +49,7 @@ def esp_event(event_type, event_id="ev-1", **fields):
 
 
 def test_a_hard_bounce_suppresses_the_reader_and_nothing_more_is_mailed(reader, sent_digest):
-    tomorrow = Digest.objects.create(subscriber=reader, issue_date=sent_digest.issue_date + timedelta(days=1))
+    tomorrow = make_digest(reader, issue_date=sent_digest.issue_date + timedelta(days=1))
 
     esp_event(
         "bounced", metadata={"digest_id": str(sent_digest.pk)}, recipient=reader.email, description="mailbox unknown"

@@ -1,11 +1,11 @@
-"""Real services for the pipeline tests: an SMTP sink, a stub ESP, Redis servers and Celery workers.
+"""Real services for the tests: a local HTTP server, an SMTP sink, a stub ESP, Redis servers and
+Celery workers. (Objects in the database are built with tests/factories.py.)
 
-Nothing here is a mock: the sink is an aiosmtpd server on a free port, the stub ESP speaks
-Postmark's HTTP API to anymail's real Postmark backend, workers are `celery -A config worker`
-processes reading the very test database this test process uses.
+Nothing here is a mock: the HTTP server and the sink listen on free ports of 127.0.0.1, the
+stub ESP speaks Postmark's HTTP API to anymail's real Postmark backend, workers are
+`celery -A config worker` processes reading the very test database this test process uses.
 """
 
-import itertools
 import json
 import os
 import shutil
@@ -19,20 +19,16 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from tests.settings import reachable
 
 BASE_DIR = Path(settings.BASE_DIR)
 PIPELINE_REDIS_URL = os.environ.get("PIPELINE_REDIS_URL", "redis://127.0.0.1:6379/14")
-VECTOR_DIM = 384
 
 
 def free_port():
@@ -48,6 +44,46 @@ def wait_for(condition, timeout, what, interval=0.2):
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --- A local HTTP server (what a fetched source is in production) -------------------------------
+
+
+class LocalServer:
+    """An HTTP server on localhost; `routes[path]` is a list of (status, headers, body) answered in turn."""
+
+    def __init__(self):
+        server = self
+        self.routes = {}
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append((self.path, dict(self.headers)))
+                answers = server.routes.get(self.path) or [(404, {}, b"not here")]
+                status, headers, body = answers.pop(0) if len(answers) > 1 else answers[0]
+                if callable(body):
+                    body = body()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 # --- SMTP sink --------------------------------------------------------------------------------
@@ -297,69 +333,3 @@ def running_workers(broker_url, email_url, **extra):
     finally:
         workers.stop_all()
         shutil.rmtree(log_dir, ignore_errors=True)
-
-
-# --- Data: subscribers with interests and papers with vectors, no model needed ------------------
-
-
-def unit_vector(seed):
-    vector = np.random.default_rng(seed).standard_normal(VECTOR_DIM).astype(np.float32)
-    return vector / np.linalg.norm(vector)
-
-
-_paper_numbers = itertools.count(1)
-
-
-def make_papers(count=3, seed=1):
-    """A few freshly listed papers with stored vectors (what ingest + embed leave behind)."""
-    from papers import embeddings
-    from papers.models import Appearance, Paper, PaperEmbedding, Source
-
-    source, _ = Source.objects.get_or_create(name="pipeline tests", defaults={"location": "tests"})
-    papers = []
-    for number in range(count):
-        arxiv_id = f"2608.{next(_paper_numbers):05d}"
-        paper = Paper.objects.create(
-            key=f"arxiv:{arxiv_id}",
-            arxiv_id=arxiv_id,
-            title=f"Contrastive sentence embeddings, part {number + 1}",
-            abstract="We study contrastive objectives for sentence embeddings. They work.",
-            authors=["A. Author", "B. Author"],
-            abs_url=f"https://arxiv.org/abs/{arxiv_id}",
-            first_seen_at=timezone.now() - timedelta(hours=2),
-        )
-        Appearance.objects.create(paper=paper, source=source, listed_on=timezone.now().date())
-        PaperEmbedding.objects.create(
-            paper=paper,
-            model_name=embeddings.model_name(),
-            text_hash="x",
-            vector=embeddings.to_bytes(unit_vector(seed)),
-        )
-        papers.append(paper)
-    return papers
-
-
-def make_subscribers(count, prefix="reader", seed=1, **fields):
-    """Active subscribers, each with one interest whose stored vector matches make_papers(seed)."""
-    from papers import embeddings
-    from subscriptions.models import Interest, Subscriber
-
-    fields = {"status": Subscriber.Status.ACTIVE, "confirmed_at": timezone.now(), "send_hour": 0, **fields}
-    subscribers = Subscriber.objects.bulk_create(
-        [Subscriber(email=f"{prefix}{number}@example.org", **fields) for number in range(count)]
-    )
-    vector = embeddings.to_bytes(unit_vector(seed))
-    embeddings.word_vectors(["contrastive", "sentence", "embeddings"], embed_missing=True)  # as a saved interest does
-    Interest.objects.bulk_create(
-        [
-            Interest(
-                subscriber=subscriber,
-                text="contrastive sentence embeddings",
-                embedding=vector,
-                embedding_model=embeddings.model_name(),
-                embedding_hash=embeddings.text_hash("contrastive sentence embeddings"),
-            )
-            for subscriber in subscribers
-        ]
-    )
-    return subscribers
