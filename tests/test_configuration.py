@@ -2,9 +2,15 @@
 
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,3 +54,144 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
     readme = (ROOT / "README.md").read_text()
     undocumented = sorted(name for name in names if f"`{name}`" not in readme)
     assert names and not undocumented, f"README.md does not document: {undocumented}"
+
+
+# --- Strict values: a typo stops the start and names the variable ----------------------------
+
+
+@pytest.fixture
+def settings_from(monkeypatch, tmp_path):
+    """config/settings.py run afresh with these environment variables (and no ANYMAIL_* of ours)."""
+    for name in [name for name in os.environ if name.startswith("ANYMAIL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+
+    def run(**environ):
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(ROOT / "config" / "settings.py"))
+
+    return run
+
+
+def test_a_typo_in_a_boolean_stops_the_start_and_names_the_variable():
+    result = manage("check", DEBUG="ture")
+    assert result.returncode != 0
+    assert "DEBUG='ture' is not a boolean: use 1 or 0 (true/false, yes/no, on/off)." in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("RANKING_TITLE_MATCH", "yes please", "RANKING_TITLE_MATCH='yes please' is not a boolean"),
+        ("SEND_BATCH_SIZE", "twenty", "SEND_BATCH_SIZE='twenty' is not a whole number."),
+        ("FETCH_TIMEOUT", "20s", "FETCH_TIMEOUT='20s' is not a number."),
+        ("RANKING_MIN_SCORE", "nan", "RANKING_MIN_SCORE='nan' is not a number."),
+        ("INGEST_HOUR_UTC", "24", "INGEST_HOUR_UTC=24 is out of range: it must be from 0 to 23."),
+        ("SEND_MAX_ATTEMPTS", "0", "SEND_MAX_ATTEMPTS=0 is out of range: it must be at least 1."),
+        ("ANYMAIL_IGNORE_RECIPIENT_STATUS", "nope", "ANYMAIL_IGNORE_RECIPIENT_STATUS='nope' is not a boolean"),
+        ("ANYMAIL_SEND_DEFAULTS", "[1]", "ANYMAIL_SEND_DEFAULTS must be a JSON object"),
+    ],
+)
+def test_a_bad_value_is_refused_with_the_variable_named(settings_from, name, value, message):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        settings_from(**{name: value})
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "value, meaning",
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("On", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("", False),
+    ],
+)
+def test_a_boolean_may_be_written_in_any_usual_way(settings_from, value, meaning):
+    assert settings_from(DEBUG=value)["DEBUG"] is meaning
+
+
+def test_anymail_settings_get_the_types_anymail_expects(settings_from):
+    settings = settings_from(
+        ANYMAIL_ESP="postmark",
+        ANYMAIL_POSTMARK_SERVER_TOKEN="0123",
+        ANYMAIL_IGNORE_RECIPIENT_STATUS="False",
+        ANYMAIL_POSTMARK_USE_BULK_API="1",
+        ANYMAIL_REQUESTS_TIMEOUT="7.5",
+        ANYMAIL_SEND_DEFAULTS='{"tags": ["digest"]}',
+    )
+    assert settings["ANYMAIL"] == {
+        "POSTMARK_SERVER_TOKEN": "0123",
+        "IGNORE_RECIPIENT_STATUS": False,
+        "POSTMARK_USE_BULK_API": True,
+        "REQUESTS_TIMEOUT": 7.5,
+        "SEND_DEFAULTS": {"tags": ["digest"]},
+    }
+
+
+# --- Timing settings that would break exactly-once fail `manage.py check` ----------------------
+
+
+def test_an_unsafe_sweep_timeout_fails_the_check_naming_the_settings_and_the_safe_relation():
+    result = manage("check", SENDING_STUCK_AFTER_MINUTES="2")
+    assert result.returncode != 0
+    assert "SENDING_STUCK_AFTER_MINUTES (2 min = 120 s) is not longer than CELERY_TASK_TIME_LIMIT (180 s)." in (
+        result.stderr
+    )
+    assert "Keep SENDING_STUCK_AFTER_MINUTES × 60 > SEND_RETRY_MAX_SECONDS + CELERY_TASK_TIME_LIMIT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "changes, messages",
+    [
+        (
+            {"SENDING_STUCK_AFTER_MINUTES": 10},
+            [
+                "SENDING_STUCK_AFTER_MINUTES (10 min = 600 s) is not longer than SEND_RETRY_MAX_SECONDS (600 s) "
+                "+ CELERY_TASK_TIME_LIMIT (180 s).",
+                "the sweeper would take a digest waiting for its retry for one whose task was lost",
+            ],
+        ),
+        (
+            {"SEND_RETRY_MAX_SECONDS": 3500},
+            [
+                "SEND_RETRY_MAX_SECONDS (3500 s) + CELERY_TASK_TIME_LIMIT (180 s) is not below "
+                "CELERY_BROKER_VISIBILITY_TIMEOUT (3600 s).",
+                "Keep SEND_RETRY_MAX_SECONDS + CELERY_TASK_TIME_LIMIT < CELERY_BROKER_VISIBILITY_TIMEOUT",
+            ],
+        ),
+        (
+            {"CELERY_TASK_SOFT_TIME_LIMIT": 180},
+            [
+                "CELERY_TASK_SOFT_TIME_LIMIT (180 s) is not below CELERY_TASK_TIME_LIMIT (180 s).",
+                "Keep CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT",
+            ],
+        ),
+        (
+            {"CELERY_BROKER_VISIBILITY_TIMEOUT": 600},
+            [
+                "CELERY_TASK_TIME_LIMIT (180 s) is not below CELERY_BROKER_VISIBILITY_TIMEOUT (600 s).",
+                "Task papers.tasks.ingest_all_sources: its time limit (3500 s) is not below "
+                "CELERY_BROKER_VISIBILITY_TIMEOUT (600 s).",
+            ],
+        ),
+    ],
+)
+def test_timings_that_would_send_a_digest_twice_fail_the_check(settings, changes, messages):
+    for name, value in changes.items():
+        setattr(settings, name, value)
+
+    with pytest.raises(SystemCheckError) as failed:
+        call_command("check")
+
+    for message in messages:
+        assert message in str(failed.value)
+
+
+def test_the_default_timings_pass_the_check(settings):
+    call_command("check", "--tag", "exactly_once")

@@ -213,16 +213,12 @@ def test_errors_are_sorted_before_any_retry(error, kind):
     assert sending.classify(error) == kind
 
 
-def test_retry_delays_grow_with_jitter_and_stay_below_the_broker_visibility_timeout():
+def test_retry_delays_grow_with_jitter_up_to_the_configured_maximum():
+    # that this maximum stays below the broker's visibility timeout is a system check (test_configuration.py)
     delays = [sending.retry_delay(attempt) for attempt in range(1, 30)]
-    assert max(delays) <= settings.SEND_RETRY_MAX_SECONDS < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+    assert max(delays) <= settings.SEND_RETRY_MAX_SECONDS
     assert delays[0] < delays[3]
     assert len({round(sending.retry_delay(2), 6) for _ in range(10)}) > 1
-
-
-def test_a_sender_is_never_swept_while_it_can_still_be_running():
-    assert settings.SENDING_STUCK_AFTER_MINUTES * 60 > settings.CELERY_TASK_TIME_LIMIT
-    assert settings.SENDING_STUCK_AFTER_MINUTES * 60 > settings.SEND_RETRY_MAX_SECONDS
 
 
 # --- The duplicate window --------------------------------------------------------------------
