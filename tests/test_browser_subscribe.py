@@ -90,7 +90,9 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("alert")).to_contain_text("Please check the 2 fields marked below.")
     expect(page.locator("#id_email_error")).to_have_text("Enter a valid email address.")
-    expect(page.locator("#id_interests_error")).to_have_text("Please enter at least one interest, one per line.")
+    expect(page.locator("#id_interests_error")).to_have_text(
+        "Please enter at least one interest, one per line, or some of your own papers below."
+    )
     expect(page.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Day of the week")).to_have_value("4")
     page.screenshot(path=SCREENSHOTS / "signup-errors.png", full_page=True)

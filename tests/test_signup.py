@@ -113,7 +113,7 @@ def test_a_bounced_address_must_confirm_again(client):
     [
         ("email", "not-an-address", "Enter a valid email address."),
         ("email", "", "This field is required."),
-        ("interests", "  \n \n", "Please enter at least one interest, one per line."),
+        ("interests", "  \n \n", "Please enter at least one interest, one per line, or some of your own papers below."),
         ("interests", "\n".join(f"topic number {n}" for n in range(200)), "You listed 200 interests; at most 20 fit."),
         ("interests", "x" * 10240, "That is too much text (10240 characters)"),
         ("interests", "fine topic\n" + "y" * 250, "Line 2 is 250 characters long"),
@@ -200,6 +200,7 @@ def test_sign_up_is_queued_with_plain_json_arguments(client, monkeypatch):
             "ada@example.org",
             ["contrastive sentence embeddings", "protein structure prediction"],
             {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
+            [],
         ]
     ]
     assert not Subscriber.objects.exists(), "nothing is stored before the worker runs"
