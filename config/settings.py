@@ -234,6 +234,16 @@ FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 3)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
 
+# --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
+LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
+LOOKUP_S2_URL = os.environ.get("LOOKUP_S2_URL", "https://api.semanticscholar.org/graph/v1").rstrip("/")
+LOOKUP_TIMEOUT = env_float("LOOKUP_TIMEOUT", 15)
+LOOKUP_RETRIES = env_int("LOOKUP_RETRIES", 2)
+# Seconds between two requests to one service, shared by every worker through the cache.
+LOOKUP_ARXIV_INTERVAL = env_float("LOOKUP_ARXIV_INTERVAL", 3)
+LOOKUP_S2_INTERVAL = env_float("LOOKUP_S2_INTERVAL", 1)
+LOOKUP_CACHE_SECONDS = env_int("LOOKUP_CACHE_SECONDS", 7 * 86400)
+
 # --- Subscriptions -------------------------------------------------------------------------
 CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3)
 SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")

@@ -84,3 +84,23 @@ def local_server(monkeypatch):
     server = LocalServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def lookup_stub(settings, monkeypatch):
+    """The arXiv API and Semantic Scholar as a local stub on 127.0.0.1 (tests/lookup_stub.py),
+    with no wait between requests and short timeouts; the lookup cache starts empty."""
+    from django.core.cache import cache
+
+    from papers import fetch
+    from tests.lookup_stub import LookupStub
+
+    stub = LookupStub()
+    settings.LOOKUP_ARXIV_URL, settings.LOOKUP_S2_URL = stub.arxiv_url, stub.s2_url
+    settings.LOOKUP_ARXIV_INTERVAL = settings.LOOKUP_S2_INTERVAL = 0
+    settings.LOOKUP_TIMEOUT, settings.LOOKUP_RETRIES = 1, 1
+    monkeypatch.setattr(fetch, "sleep", lambda seconds: None)
+    cache.clear()
+    yield stub
+    stub.close()
+    cache.clear()
