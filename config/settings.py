@@ -45,15 +45,32 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def refuse_weak_secret(name, value, min_length):
+    """Production (PRODUCTION=1) refuses to start on a missing, short or example secret.
+
+    Settings raise rather than a system check warning, because gunicorn and Celery never run
+    the checks. "change-me" marks every placeholder in .env.example, so a copied example file
+    is refused until each secret in it has been replaced.
+    """
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Production (PRODUCTION=1) refuses to start without it: "
+            f"set {name} to a long random string."
+        )
+    if len(value) < min_length or "change-me" in value.lower():
+        raise ImproperlyConfigured(
+            f"{name} is too weak: production refuses a value shorter than {min_length} characters "
+            "or the example from .env.example. Generate one, e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`."
+        )
+
+
 DEBUG = env_bool("DEBUG", False)
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if env_bool("PRODUCTION", False):
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Production (PRODUCTION=1) refuses to start without a real "
-            "secret key: set SECRET_KEY to a long random string."
-        )
+if env_bool("PRODUCTION", False):
+    refuse_weak_secret("SECRET_KEY", SECRET_KEY, 50)
+elif not SECRET_KEY:
     SECRET_KEY = DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -179,6 +196,17 @@ ANYMAIL = {
     for key, value in os.environ.items()
     if key.startswith("ANYMAIL_") and key not in {"ANYMAIL_ESP"}
 }
+# The tracking webhook of ANYMAIL_ESP (the only one mounted, see digest.webhooks) takes HTTP
+# basic auth "user:password"; a forged bounce would suppress a reader, so production needs a
+# strong one.
+if env_bool("PRODUCTION", False):
+    refuse_weak_secret("ANYMAIL_WEBHOOK_SECRET", ANYMAIL.get("WEBHOOK_SECRET", ""), 24)
+    _webhook_user, _, _webhook_password = ANYMAIL["WEBHOOK_SECRET"].partition(":")
+    if not _webhook_user or len(_webhook_password) < 20:
+        raise ImproperlyConfigured(
+            "ANYMAIL_WEBHOOK_SECRET must be user:password (the HTTP basic auth the ESP sends) "
+            "with a random password of 20 characters or more."
+        )
 if ANYMAIL_ESP:
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
 elif EMAIL_URL:
