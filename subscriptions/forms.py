@@ -293,7 +293,8 @@ class AddPapersForm(SeedPapersForm):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.seed_subscriber, self.client_ip = subscriber, client_ip
-        self.fields["papers"].help_text = "arXiv ids or links and DOIs, one per line."
+        self.fields["papers"].label = "Add papers by arXiv id, link or DOI"
+        self.fields["papers"].help_text = "One or more per line."
 
     def clean(self):
         """Every attempt counts against the limits, valid or not."""

@@ -13,8 +13,10 @@ the reason, unless it had a title of its own: then it is added under that title 
 
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from config.deferred import queue_after_commit
 from papers import lookup
@@ -26,6 +28,8 @@ from papers.tasks import embed_pending
 from subscriptions.models import Interest, SeedPaper
 
 logger = logging.getLogger(__name__)
+
+STUCK_AFTER = timedelta(minutes=15)  # a lookup run takes seconds to a few minutes (LOOKUP_* turns and timeouts)
 
 
 def add(subscriber, references):
@@ -53,11 +57,18 @@ def remove(seed):
         SeedPaper.objects.filter(pk=seed.pk).delete()
 
 
-def retry_failed(subscriber):
-    """Put the failed entries back to "looking up"; returns how many."""
-    return subscriber.seed_papers.filter(status=SeedPaper.Status.FAILED).update(
-        status=SeedPaper.Status.LOOKING_UP, reason=""
-    )
+def can_retry(seed):
+    """Failed, or waiting so long that the worker that had it must have gone."""
+    if seed.status == SeedPaper.Status.FAILED:
+        return True
+    return seed.status == SeedPaper.Status.LOOKING_UP and seed.updated_at < timezone.now() - STUCK_AFTER
+
+
+def retry(subscriber):
+    """Put the failed entries back to "looking up"; returns how many entries are now waiting."""
+    waiting = subscriber.seed_papers.filter(status__in=[SeedPaper.Status.FAILED, SeedPaper.Status.LOOKING_UP])
+    waiting.filter(status=SeedPaper.Status.FAILED).update(status=SeedPaper.Status.LOOKING_UP, reason="")
+    return waiting.count()
 
 
 def as_dicts(references):

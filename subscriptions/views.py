@@ -133,7 +133,7 @@ def manage_page(request, subscriber, form=None, papers_form=None, status=200):
         "papers_form": papers_form or AddPapersForm(subscriber=subscriber, client_ip=client_ip(request)),
         "seed_papers": seed_papers,
         "seeds_waiting": any(seed.status == SeedPaper.Status.LOOKING_UP for seed in seed_papers),
-        "seeds_failed": any(seed.status == SeedPaper.Status.FAILED for seed in seed_papers),
+        "seeds_to_retry": any(seeds.can_retry(seed) for seed in seed_papers),
         "token": signing.make_token("manage", subscriber),
         "unsubscribe_token": signing.make_token("unsubscribe", subscriber),
         "feedback": feedback.select_related("paper"),
@@ -178,7 +178,7 @@ def remove_seed_paper(request, subscriber, pk):
 @signed_link("manage")
 def retry_seed_papers(request, subscriber):
     with transaction.atomic():
-        count = seeds.retry_failed(subscriber)
+        count = seeds.retry(subscriber)
         if count:
             tasks.queue_seed_lookup(subscriber.pk)
     messages.success(request, f"Looking up {count} {'paper' if count == 1 else 'papers'} again.")

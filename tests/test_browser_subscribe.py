@@ -4,6 +4,7 @@ docs/screenshots/ for the README."""
 
 import os
 import re
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -156,3 +157,65 @@ def test_sign_up_page_fits_a_phone(browser, site):
     expect(page.get_by_role("button", name="Subscribe")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     page.screenshot(path=SCREENSHOTS / "signup-phone.png", full_page=True)
+
+
+def test_a_reader_uploads_their_bibliography_on_the_manage_page_and_watches_it_being_looked_up(
+    browser, site, lookup_stub, fake_model, settings, tmp_path
+):
+    """In embedded mode the lookup runs after the page has gone out: the page never waits for arXiv."""
+    from playwright.sync_api import expect
+
+    from subscriptions import signing
+    from subscriptions.models import SeedPaper
+    from tests.pipeline_services import wait_for
+
+    settings.LOOKUP_TIMEOUT = 30
+    lookup_stub.add(
+        "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
+        "We present SimCSE, a simple contrastive learning framework.",
+        arxiv_id="2104.08821",
+    )
+    lookup_stub.hang, lookup_stub.hang_seconds = {"arxiv"}, 30  # arXiv is slow today
+    reader = Subscriber.objects.create(email="ada@example.org", status="active", timezone="Europe/Berlin")
+    Interest.objects.create(subscriber=reader, text="contrastive sentence embeddings")
+    bibliography = tmp_path / "my-papers.bib"
+    bibliography.write_text(
+        "@article{lovelace2024,\n  title = {Sentence embeddings from {contrastive} views of one sentence},\n"
+        "  author = {Lovelace, Ada},\n  abstract = {Two dropout views of one sentence make a positive pair.},\n}\n"
+        "@misc{gao2021, title = {SimCSE}, eprint = {2104.08821}, archivePrefix = {arXiv}}\n"
+    )
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(site + f"/manage/{signing.make_token('manage', reader)}/")
+    papers = page.locator("#papers")
+    expect(papers.get_by_text("Papers you wrote or keep coming back to")).to_be_visible()
+    papers.get_by_label("Or upload a bibliography").set_input_files(bibliography)
+    papers.get_by_role("button", name="Add papers").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "2 papers are on your list. We are looking them up: this page shows how it went."
+    )
+    expect(papers.locator("li")).to_have_count(2)
+    expect(papers.locator("li").nth(1)).to_contain_text("Looking up… arXiv:2104.08821 · SimCSE")
+    expect(papers.get_by_text("reload this page to see how it went")).to_be_visible()
+
+    lookup_stub.release()
+    wait_for(lambda: not SeedPaper.objects.filter(status="looking_up").exists(), 60, "the lookup after the response")
+    page.reload()
+    expect(papers.locator("li").nth(0)).to_contain_text(
+        "Added as “Sentence embeddings from contrastive views of one sentence”"
+    )
+    expect(papers.locator("li").nth(1)).to_contain_text(
+        "Added as “SimCSE: Simple Contrastive Learning of Sentence Embeddings”"
+    )
+    expect(papers.get_by_role("link", name=re.compile("SimCSE"))).to_have_attribute(
+        "href", "https://arxiv.org/abs/2104.08821"
+    )
+    papers.screenshot(path=SCREENSHOTS / "manage-papers.png")
+    for thread in threading.enumerate():
+        if thread.name == "after-response":
+            thread.join(timeout=60)  # its embedding step too, before the test database goes
+    assert sorted(Interest.objects.filter(kind="liked").values_list("paper__title", flat=True)) == [
+        "Sentence embeddings from contrastive views of one sentence",
+        "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
+    ]
