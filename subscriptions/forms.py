@@ -9,6 +9,7 @@ from functools import lru_cache
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 from papers.parsers import references
 from subscriptions import ratelimit
@@ -170,12 +171,11 @@ class SeedPapersForm(forms.Form):
         limit = settings.SEED_MAX_FILE_BYTES
         if upload.size > limit:
             raise ValidationError(
-                f"That file is {upload.size / 1e6:.1f} MB; at most {limit / 1e6:.1f} MB fit. "
-                "Export only your own papers.",
+                f"That file is {_size(upload.size)}; at most {_size(limit)} fit. Export only your own papers.",
                 code="too_big",
             )
         try:
-            return references.from_file(upload.read())
+            return references.from_file(upload.read(), max_entries=settings.SEED_MAX_PAPERS)
         except references.BadReference as exc:
             raise ValidationError(f"Nothing was added from {upload.name}. {exc}.", code="bad_reference") from None
 
@@ -204,6 +204,10 @@ class SeedPapersForm(forms.Form):
 
     def references(self):
         return self.cleaned_data.get("references", [])
+
+
+def _size(count):
+    return filesizeformat(count).replace("\xa0", " ")
 
 
 class SignupForm(PreferencesForm, SeedPapersForm):

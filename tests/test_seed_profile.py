@@ -257,7 +257,11 @@ def test_removing_a_seeded_paper_removes_the_liked_paper_and_it_leaves_the_feedb
         ),
         (
             {"papers_file": ("big.bib", b"@misc{a, title={x}}\n" + b"%" * 3000)},
-            "That file is 0.0 MB; at most 0.0 MB fit.",
+            "That file is 2.9 KB; at most 2.0 KB fit.",
+        ),
+        (
+            {"papers_file": ("all.bib", b"".join(b"@misc{k%d, title={T%d}}\n" % (n, n) for n in range(6)))},
+            "Nothing was added from all.bib. The file: it holds 6 entries; at most 5 fit",
         ),
         (
             {"papers": " ".join(f"2401.{n:05d}" for n in range(6))},

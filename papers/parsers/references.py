@@ -10,6 +10,7 @@ entries and the length of each field are the caller's and this module's, respect
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ MAX_AUTHORS = 100
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*)|)$")
 _BIBTEX_BLOCK = re.compile(r"@\s*[A-Za-z]+\s*[{(]")
+_BIBTEX_ENTRY = re.compile(r"^\s*@\s*(?!(?:comment|string|preamble)\b)[A-Za-z]+\s*[{(]", re.MULTILINE | re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -97,8 +99,10 @@ def identify(word: str) -> tuple[str, str]:
     return "", ""
 
 
-def from_file(content: bytes) -> list[Reference]:
-    """The entries of a BibTeX, RIS or CSL-JSON export, its format read from its structure."""
+def from_file(content: bytes, max_entries: int | None = None) -> list[Reference]:
+    """The entries of a BibTeX, RIS or CSL-JSON export, its format read from its structure.
+
+    A file of more than `max_entries` entries is refused before it is parsed (a cheap count)."""
     if b"\x00" in content[:4096]:
         raise BadReference("The file", "it is binary data, not a BibTeX, RIS or CSL-JSON export")
     text = _decode(content)
@@ -106,10 +110,12 @@ def from_file(content: bytes) -> list[Reference]:
     if not head:
         raise BadReference("The file", "it is empty")
     if head[:1] in "[{":
-        return from_csl_json(text)
+        return from_csl_json(text, max_entries)
     if re.search(r"^\s*TY  -", text, re.MULTILINE):
+        _check_count(len(re.findall(r"^\s*TY  -", text, re.MULTILINE)), max_entries)
         return from_ris(text)
     if _BIBTEX_BLOCK.search(text):
+        _check_count(len(_BIBTEX_ENTRY.findall(text)), max_entries)
         return from_bibtex(text)
     raise BadReference(
         "The file",
@@ -122,10 +128,10 @@ def from_file(content: bytes) -> list[Reference]:
 
 def from_bibtex(text: str) -> list[Reference]:
     import bibtexparser
-    from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+    from bibtexparser.middlewares import SeparateCoAuthors
 
     try:
-        library = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware(), SeparateCoAuthors()])
+        library = bibtexparser.parse_string(text, append_middleware=[SeparateCoAuthors()])
     except Exception as exc:  # the parser's own bugs on hostile input: refuse the file, say why
         raise BadReference("The BibTeX file", f"it could not be read ({exc})") from None
     problems = [(_bibtex_failure_label(block), _bibtex_failure_reason(block)) for block in library.failed_blocks]
@@ -149,9 +155,9 @@ def from_bibtex(text: str) -> list[Reference]:
                 label,
                 arxiv_id=arxiv_id,
                 doi="" if arxiv_doi_id(doi) else doi,
-                title=_text(fields.get("title")).replace("{", "").replace("}", ""),
-                abstract=_text(fields.get("abstract")),
-                authors=author if isinstance(author, list) else [],
+                title=latex_to_text(_text(fields.get("title"))),
+                abstract=latex_to_text(_text(fields.get("abstract"))),
+                authors=[latex_to_text(name) for name in author] if isinstance(author, list) else [],
                 problems=problems,
             )
         )
@@ -176,6 +182,35 @@ def _bibtex_failure_reason(block: Any) -> str:
     if "still looking for field-value closing" in detail.lower():
         return 'a { or " in it is never closed: the entry runs into the next one'
     return f"it is not valid BibTeX ({detail})" if detail else "it is not valid BibTeX"
+
+
+_ACCENT = re.compile(r"\\([\"'`^~=.]|[uvHckr](?=[\s{]))\s*(?:\{\s*(\\?[A-Za-z])\s*\}|(\\?[A-Za-z]))")
+_MARKS = {
+    '"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304", ".": "\u0307",
+    "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328", "r": "\u030a",
+}  # fmt: skip
+_LETTERS = {"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "aa": "å", "AA": "Å", "l": "ł", "L": "Ł", "oe": "œ"}
+_LETTER = re.compile(r"\\(ss|o|O|ae|AE|aa|AA|l|L|oe)(?![A-Za-z])\s*")
+_ESCAPED = re.compile(r"\\([&%$#_{}])")
+_FONT = re.compile(r"\\(?:emph|textit|textbf|textsc|textrm|textsf|texttt|textup|mbox|text)\s*(?=\{)")
+_MATH = re.compile(r"(\$[^$]*\$)")
+
+
+def latex_to_text(value: str) -> str:
+    """BibTeX's LaTeX as plain text: accents and special letters as Unicode, escapes and font
+    commands and grouping braces gone, dashes and quotes typeset; $math$ is left as written.
+    Plain regular expressions, linear in the input (a LaTeX parser took 90 ms an entry)."""
+    if "\\" not in value and "{" not in value and "-" not in value and "`" not in value:
+        return value
+    parts = _MATH.split(value)
+    for index in range(0, len(parts), 2):  # the text between $...$
+        text = _ACCENT.sub(lambda m: (m.group(2) or m.group(3)).lstrip("\\") + _MARKS[m.group(1)], parts[index])
+        text = _LETTER.sub(lambda m: _LETTERS[m.group(1)], text)
+        text = _FONT.sub("", text)
+        text = _ESCAPED.sub(lambda m: "\x00" + m.group(1), text).replace("{", "").replace("}", "")
+        text = text.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”").replace("~", " ")
+        parts[index] = text.replace("\x00", "")
+    return unicodedata.normalize("NFC", one_line("".join(parts)))
 
 
 # --- RIS ------------------------------------------------------------------------------------------
@@ -252,7 +287,14 @@ def _ris_reference(
 # --- CSL-JSON ---------------------------------------------------------------------------------------
 
 
-def from_csl_json(text: str) -> list[Reference]:
+def _check_count(count: int, max_entries: int | None) -> None:
+    if max_entries is not None and count > max_entries:
+        raise BadReference(
+            "The file", f"it holds {count} entries; at most {max_entries} fit (export only your own papers)"
+        )
+
+
+def from_csl_json(text: str, max_entries: int | None = None) -> list[Reference]:
     """Zotero's "CSL JSON" export: an array of items (or {"items": [...]})."""
     try:
         data = json.loads(text)
@@ -263,6 +305,7 @@ def from_csl_json(text: str) -> list[Reference]:
         items = [data]
     if not isinstance(items, list):
         raise BadReference("The CSL-JSON file", 'it holds no list of items (expected [{"title": ...}, ...])')
+    _check_count(len(items), max_entries)
     references: list[Reference] = []
     problems: list[tuple[str, str]] = []
     for position, item in enumerate(items, start=1):
