@@ -246,8 +246,11 @@ LOOKUP_CACHE_SECONDS = env_int("LOOKUP_CACHE_SECONDS", 7 * 86400)
 
 # --- Subscriptions -------------------------------------------------------------------------
 CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3)
+MANAGE_LINK_MAX_AGE_DAYS = env_int("MANAGE_LINK_MAX_AGE_DAYS", 90)
 SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
 SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
+MANAGE_RATE_PER_SUBSCRIBER = os.environ.get("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
+MANAGE_RATE_PER_IP = os.environ.get("MANAGE_RATE_PER_IP", "60/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from subscriptions import ratelimit
 from subscriptions.models import Interest, Subscriber, normalise_email
@@ -131,7 +132,32 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class SignupForm(PreferencesForm):
+class RateLimited:
+    """A form that counts every submission, valid or not, against its limits in clean().
+
+    A refusal is one non-field error (code RATE_LIMITED), the same whoever is asking and
+    whether or not an address is known; the view answers it with the 429 page.
+    """
+
+    rate_limit_message = "Too many attempts. Please wait a while and try again."
+
+    def limits(self, cleaned):
+        """[(scope, identity, rate)] this submission counts against."""
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        verdicts = [ratelimit.allow(scope, identity, rate) for scope, identity, rate in self.limits(cleaned)]
+        if not all(verdicts):
+            raise ValidationError(self.rate_limit_message, code=RATE_LIMITED)
+        return cleaned
+
+    @property
+    def rate_limited(self):
+        return self.has_error(forms.forms.NON_FIELD_ERRORS, RATE_LIMITED)
+
+
+class SignupForm(RateLimited, PreferencesForm):
     email = forms.EmailField(
         label="Email address",
         max_length=254,
@@ -139,32 +165,52 @@ class SignupForm(PreferencesForm):
     )
 
     field_order = ["email", "interests", "frequency", "weekday", "send_hour", "timezone"]
+    rate_limit_message = "Too many sign-up attempts. Please wait a while and try again."
 
     def __init__(self, *args, client_ip, **kwargs):
         self.client_ip = client_ip
         super().__init__(*args, **kwargs)
 
-    def clean(self):
-        """Count every attempt, valid or not, against the IP and the address. The refusal is
-        the same whether or not the address is subscribed."""
-        cleaned = super().clean()
-        allowed = ratelimit.allow("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)
-        if cleaned.get("email"):
-            cleaned["email"] = normalise_email(cleaned["email"])
-            allowed &= ratelimit.allow("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL)
-        if not allowed:
-            raise ValidationError("Too many sign-up attempts. Please wait a while and try again.", code=RATE_LIMITED)
-        return cleaned
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
 
-    @property
-    def rate_limited(self):
-        return self.has_error(forms.forms.NON_FIELD_ERRORS, RATE_LIMITED)
+    def limits(self, cleaned):
+        limits = [("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)]
+        if cleaned.get("email"):
+            limits.append(("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL))
+        return limits
 
     def preferences(self):
         return {name: self.cleaned_data[name] for name in ("frequency", "weekday", "send_hour", "timezone")}
 
 
-class ManageForm(PreferencesForm):
+class LinkRequestForm(RateLimited, forms.Form):
+    """ "Email me a link to my settings". It mails an address like a sign-up does, so it counts
+    against the same allowances, per client and per address."""
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+    rate_limit_message = "Too many requests for a link. Please wait a while and try again."
+
+    def __init__(self, *args, client_ip, **kwargs):
+        self.client_ip = client_ip
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+
+    def limits(self, cleaned):
+        limits = [("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)]
+        if cleaned.get("email"):
+            limits.append(("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL))
+        return limits
+
+
+class ManageForm(RateLimited, PreferencesForm):
     excluded_keywords = LinesField(
         label="Never show papers mentioning",
         help_text="Optional. One word or phrase per line; papers containing it are left out.",
@@ -189,16 +235,34 @@ class ManageForm(PreferencesForm):
     ]
     SETTINGS = ("frequency", "weekday", "send_hour", "timezone", "papers_per_digest", "skip_empty")
 
+    rate_limit_message = "Too many changes in a row. Please wait a while and try again."
+
     @classmethod
-    def for_subscriber(cls, subscriber, data=None):
+    def for_subscriber(cls, subscriber, data=None, client_ip=""):
         initial = {name: getattr(subscriber, name) for name in cls.SETTINGS}
         initial["interests"] = "\n".join(subscriber.text_interests(Interest.Kind.TOPIC))
         initial["excluded_keywords"] = "\n".join(subscriber.text_interests(Interest.Kind.EXCLUDE))
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        form.subscriber, form.client_ip = subscriber, client_ip
+        return form
+
+    def limits(self, cleaned):
+        """Per manage link (its subscriber) and per client: saving is cheap now that the model
+        runs in a worker, but every save still queues that worker."""
+        return [
+            ("manage-subscriber", str(self.subscriber.pk), settings.MANAGE_RATE_PER_SUBSCRIBER),
+            ("manage-ip", self.client_ip, settings.MANAGE_RATE_PER_IP),
+        ]
 
     def save(self, subscriber):
-        for name in self.SETTINGS:
-            setattr(subscriber, name, self.cleaned_data[name])
-        subscriber.save(update_fields=list(self.SETTINGS))
-        subscriber.set_text_interests(Interest.Kind.TOPIC, self.cleaned_data["interests"])
-        subscriber.set_text_interests(Interest.Kind.EXCLUDE, self.cleaned_data["excluded_keywords"])
+        """All of it or nothing: one transaction, with the subscriber's row locked, so a request
+        killed half-way changes nothing and two saves at once never mix their interests."""
+        with transaction.atomic():
+            subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+            for name in self.SETTINGS:
+                setattr(subscriber, name, self.cleaned_data[name])
+            subscriber.save(update_fields=list(self.SETTINGS))
+            subscriber.set_text_interests(Interest.Kind.TOPIC, self.cleaned_data["interests"])
+            subscriber.set_text_interests(Interest.Kind.EXCLUDE, self.cleaned_data["excluded_keywords"])
+            subscriber.interests_changed()
+        return subscriber

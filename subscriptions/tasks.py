@@ -1,6 +1,8 @@
 """Sign-up work happens off the request: the visitor's answer then takes the same time whether
-the address is new (interests embedded, confirmation sent) or known (manage link sent), so
-response timing tells nothing, and a slow mail provider never holds the page."""
+the address is new (subscriber stored, confirmation sent) or known (its link sent), so
+response timing tells nothing, and a slow mail provider never holds the page. Views queue
+these with config.deferred.queue_after_commit, which in embedded mode runs them only after
+the response has gone."""
 
 from celery import shared_task
 
@@ -10,3 +12,8 @@ from subscriptions import services
 @shared_task
 def sign_up_task(email, interests, preferences):
     services.sign_up(email, interests, preferences)
+
+
+@shared_task
+def send_link_task(email):
+    services.send_link_to(email)

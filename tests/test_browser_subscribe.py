@@ -4,6 +4,7 @@ docs/screenshots/ for the README."""
 
 import os
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -60,11 +61,20 @@ def site(live_server, settings, monkeypatch):
         )
     ]
     preview = [
-        SimpleNamespace(paper=papers[0], score=0.71, matched="contrastive sentence embeddings"),
-        SimpleNamespace(paper=papers[1], score=0.58, matched="protein structure prediction"),
+        SimpleNamespace(paper=papers[0], similarity=0.71, matched="contrastive sentence embeddings"),
+        SimpleNamespace(paper=papers[1], similarity=0.58, matched="protein structure prediction"),
     ]
-    monkeypatch.setattr("subscriptions.views.recent_matches", lambda subscriber: preview)
+    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber: preview)
     return live_server.url
+
+
+def eventually(condition, seconds=30):
+    """Work queued by a request runs in a thread once its response has gone (embedded mode):
+    wait for it as a reader would, by looking again."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the work queued by the last request never finished"
+        time.sleep(0.1)
 
 
 def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
@@ -99,6 +109,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_label("Your interests").fill("contrastive sentence embeddings\nprotein structure prediction")
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    eventually(lambda: len(mail.outbox) == 1)
     subscriber = Subscriber.objects.get()
     assert (subscriber.status, subscriber.timezone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
         "pending",
@@ -112,6 +123,8 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     confirm_url = re.search(r"(http://\S+/confirm/\S+/)", email.body).group(1)
     unsubscribe_url = email.extra_headers["List-Unsubscribe"].strip("<>")
     page.goto(confirm_url)
+    assert Subscriber.objects.get().status == "pending", "opening the link only shows a button"
+    page.get_by_role("button", name="Confirm my subscription").click()
     expect(page.get_by_role("status")).to_have_text("Your subscription is confirmed. Welcome!")
     expect(page.get_by_role("heading", name="Papers of the last 7 days that would have matched")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("SimCSE revisited"))).to_be_visible()
@@ -120,6 +133,9 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_label("Never show papers mentioning").fill("survey")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_have_text("Your changes are saved.")
+    eventually(lambda: Subscriber.objects.get().preview_is_current)
+    page.reload()
+    expect(page.get_by_text("this list updates in a moment")).to_have_count(0)
     expect(page.get_by_label("Your interests")).to_have_value(
         "contrastive sentence embeddings\nretrieval-augmented generation"
     )
@@ -142,7 +158,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     assert Subscriber.objects.get().status == "unsubscribed"
 
     page.get_by_role("button", name="Resubscribe").click()
-    expect(page.get_by_role("status")).to_contain_text("You are subscribed again.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed again")
     assert Subscriber.objects.get().status == "active"
 
 
