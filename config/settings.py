@@ -158,7 +158,11 @@ CELERY_TIMEZONE = "UTC"
 # Two queues so a long embedding job never delays mail: `ingest` (fetch + embed) and `mail`
 # (plan, send, sweep; also the default for anything unrouted).
 CELERY_TASK_DEFAULT_QUEUE = "mail"
-CELERY_TASK_ROUTES = {"papers.tasks.*": {"queue": "ingest"}, "digest.tasks.*": {"queue": "mail"}}
+CELERY_TASK_ROUTES = {
+    "papers.tasks.*": {"queue": "ingest"},
+    "subscriptions.tasks.resolve_seed_papers_task": {"queue": "ingest"},  # network lookups, then embedding
+    "digest.tasks.*": {"queue": "mail"},
+}
 # A task is acknowledged only when it has finished, one message at a time per process: a
 # worker that dies loses nothing (the claim in digest/sending.py makes redelivery harmless).
 CELERY_TASK_ACKS_LATE = True
@@ -251,6 +255,11 @@ SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
 SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
 MANAGE_RATE_PER_SUBSCRIBER = os.environ.get("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
 MANAGE_RATE_PER_IP = os.environ.get("MANAGE_RATE_PER_IP", "60/h")
+# Seeding a profile with one's own papers (pasted ids, or a BibTeX / RIS / CSL-JSON export).
+SEED_MAX_PAPERS = env_int("SEED_MAX_PAPERS", 100)
+SEED_MAX_FILE_BYTES = env_int("SEED_MAX_FILE_BYTES", 1024 * 1024)
+SEED_RATE_PER_SUBSCRIBER = os.environ.get("SEED_RATE_PER_SUBSCRIBER", "10/h")
+SEED_RATE_PER_IP = os.environ.get("SEED_RATE_PER_IP", "30/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 

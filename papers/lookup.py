@@ -28,13 +28,13 @@ from .fetch import FetchError, fetch
 from .models import arxiv_id_from, normalise_title
 from .parsers import feed, s2_json
 from .parsers.records import ParseError, Record
+from .parsers.text import arxiv_doi_id
 
 ARXIV = "arXiv"
 S2 = "Semantic Scholar"
 S2_FIELDS = "title,abstract,authors,externalIds,year,publicationDate,url,openAccessPdf,fieldsOfStudy"
 ARXIV_BATCH = 50  # ids per arXiv API request: the URL stays short, the answer small
 TITLE_SIMILARITY = 0.93  # how alike two normalised titles must be to count as the same paper
-ARXIV_DOI_PREFIX = "10.48550/arxiv."  # arXiv's own DOIs name an arXiv id
 _MISSING = "missing"
 
 
@@ -223,12 +223,6 @@ def by_doi(doi: str) -> Record:
 
 def by_title(title: str) -> Record | None:
     return Client().by_title(title)
-
-
-def arxiv_doi_id(doi: str) -> str:
-    """The arXiv id an arXiv DOI names (10.48550/arXiv.2104.08821), or ''."""
-    doi = doi.strip()
-    return arxiv_id_from(doi[len(ARXIV_DOI_PREFIX) :]) if doi.lower().startswith(ARXIV_DOI_PREFIX) else ""
 
 
 def _wait_turn(service: str) -> None:

@@ -235,3 +235,44 @@ class PreviewMatch(models.Model):
 
     def __str__(self):
         return f"#{self.rank} {self.paper}"
+
+
+class SeedPaper(models.Model):
+    """One of a reader's own papers, given to seed their profile: what they gave, and what became of it.
+
+    Given as an arXiv id or link, a DOI, or an entry of a BibTeX / RIS / CSL-JSON export, it is
+    looked up by a worker (subscriptions.seeds) unless the entry carried its title and abstract.
+    Added, it is a liked paper: an Interest of kind liked pointing at the Paper, which ranking
+    treats like a paper marked "more like this". Removing the seed removes that interest, and
+    removing the interest (say, a "less like this" click) removes the seed.
+    """
+
+    class Status(models.TextChoices):
+        LOOKING_UP = "looking_up", "Looking up"
+        ADDED = "added", "Added"
+        FAILED = "failed", "Failed"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="seed_papers")
+    key = models.CharField(max_length=300, help_text="The paper's identity (papers.models.paper_key) as given")
+    given_as = models.CharField(max_length=600, help_text="The arXiv id, DOI or title the reader gave")
+    entry = models.CharField(max_length=300, blank=True, help_text="Where it came from: 'line 2', a BibTeX key, ...")
+    arxiv_id = models.CharField(max_length=50, blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    title = models.TextField(blank=True, help_text="From the entry, or the paper's once added")
+    abstract = models.TextField(blank=True, help_text="From the entry, when it had one")
+    authors = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.LOOKING_UP, db_index=True)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it failed, or what was missing")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, null=True, blank=True)
+    interest = models.ForeignKey(
+        Interest, on_delete=models.CASCADE, null=True, blank=True, related_name="seed_papers", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["subscriber", "key"], name="one_seed_per_paper_and_reader")]
+
+    def __str__(self):
+        return f"{self.given_as} ({self.get_status_display()})"

@@ -4,11 +4,11 @@ from django.conf import settings
 from django.db import transaction
 
 from papers import embeddings
-from subscriptions import emails, signing
+from subscriptions import emails, seeds, signing
 from subscriptions.models import Interest, Subscriber, normalise_email
 
 
-def sign_up(email, interests, preferences):
+def sign_up(email, interests, preferences, papers=()):
     """Start a subscription, or answer a second sign-up for a known address.
 
     The visitor sees the same page either way; what differs is only the email, which goes
@@ -21,6 +21,7 @@ def sign_up(email, interests, preferences):
         subscriber, created = Subscriber.objects.get_or_create(email=email, defaults=preferences)
         if created:
             subscriber.set_text_interests(Interest.Kind.TOPIC, interests)
+            seeds.replace(subscriber, papers)  # looked up once the address is confirmed
             subscriber.interests_changed()
     send_link(subscriber)
     return subscriber
@@ -99,6 +100,17 @@ def export_data(subscriber):
                 "created_at": interest.created_at.isoformat(),
             }
             for interest in subscriber.interests.select_related("paper")
+        ],
+        "seed_papers": [
+            {
+                "given_as": seed.given_as,
+                "entry": seed.entry,
+                "status": seed.status,
+                "reason": seed.reason,
+                "title": seed.title,
+                "created_at": seed.created_at.isoformat(),
+            }
+            for seed in subscriber.seed_papers.all()
         ],
         "digests": [
             {

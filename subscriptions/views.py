@@ -13,16 +13,18 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config.deferred import queue_after_commit
 from papers.models import Paper
-from subscriptions import feedback, services, signing, tasks
-from subscriptions.forms import LinkRequestForm, ManageForm, SignupForm
-from subscriptions.models import Interest, Subscriber
+from subscriptions import feedback, seeds, services, signing, tasks
+from subscriptions.forms import AddPapersForm, LinkRequestForm, ManageForm, SignupForm
+from subscriptions.models import Interest, SeedPaper, Subscriber
 
 
 def link_error(request, title, message, status):
@@ -96,11 +98,17 @@ def client_ip(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
-    form = SignupForm(request.POST or None, client_ip=client_ip(request))
+    form = SignupForm(request.POST or None, request.FILES or None, client_ip=client_ip(request))
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            queue_after_commit(tasks.sign_up_task, data["email"], data["interests"], form.preferences())
+            queue_after_commit(
+                tasks.sign_up_task,
+                data["email"],
+                data["interests"],
+                form.preferences(),
+                seeds.as_dicts(form.references()),
+            )
             return redirect("subscriptions:check_inbox")
         if form.rate_limited:
             return render(request, "429.html", status=429)
@@ -120,6 +128,8 @@ def confirm(request, subscriber):
         return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
     if subscriber.confirm():
         messages.success(request, "Your subscription is confirmed. Welcome!")
+        if subscriber.seed_papers.filter(status=SeedPaper.Status.LOOKING_UP).exists():
+            tasks.queue_seed_lookup(subscriber.pk)
     return redirect("subscriptions:manage", token=signing.make_token("manage", subscriber))
 
 
@@ -134,17 +144,72 @@ def manage(request, subscriber):
             return redirect(request.path)
         if form.rate_limited:
             return render(request, "429.html", status=429)
-    feedback = subscriber.interests.exclude(kind__in=[Interest.Kind.TOPIC, Interest.Kind.EXCLUDE])
+    return manage_page(request, subscriber, form=form)
+
+
+def manage_page(request, subscriber, form=None, papers_form=None, status=200):
+    feedback = subscriber.interests.exclude(kind__in=[Interest.Kind.TOPIC, Interest.Kind.EXCLUDE]).exclude(
+        seed_papers__isnull=False
+    )
+    seed_papers = list(subscriber.seed_papers.select_related("paper"))
     context = {
         "subscriber": subscriber,
-        "form": form,
+        "form": form or ManageForm.for_subscriber(subscriber),
+        "papers_form": papers_form or AddPapersForm(subscriber=subscriber, client_ip=client_ip(request)),
+        "seed_papers": seed_papers,
+        "seeds_waiting": any(seed.status == SeedPaper.Status.LOOKING_UP for seed in seed_papers),
+        "seeds_to_retry": any(seeds.can_retry(seed) for seed in seed_papers),
         "token": signing.make_token("manage", subscriber),
         "unsubscribe_token": signing.make_token("unsubscribe", subscriber),
         "feedback": feedback.select_related("paper"),
         "matches": subscriber.preview_matches.select_related("paper"),
         "preview_pending": not subscriber.preview_is_current,
     }
-    return render(request, "subscriptions/manage.html", context)
+    return render(request, "subscriptions/manage.html", context, status=status)
+
+
+def redirect_to_papers(subscriber):
+    token = signing.make_token("manage", subscriber)
+    return redirect(reverse("subscriptions:manage", kwargs={"token": token}) + "#papers")
+
+
+@require_POST
+@signed_link("manage", max_age=signing.manage_max_age)
+def add_papers(request, subscriber):
+    """Your own papers, pasted or uploaded: stored at once (all or none), looked up by a worker."""
+    form = AddPapersForm(request.POST, request.FILES, subscriber=subscriber, client_ip=client_ip(request))
+    if not form.is_valid():
+        if form.rate_limited:
+            return render(request, "429.html", status=429)
+        return manage_page(request, subscriber, papers_form=form, status=400)
+    with transaction.atomic():
+        count = seeds.add(subscriber, form.references())
+        if subscriber.status != Subscriber.Status.PENDING:
+            tasks.queue_seed_lookup(subscriber.pk)
+    noun = "paper is" if count == 1 else "papers are"
+    messages.success(request, f"{count} {noun} on your list. We are looking them up: this page shows how it went.")
+    return redirect_to_papers(subscriber)
+
+
+@require_POST
+@signed_link("manage", max_age=signing.manage_max_age)
+def remove_seed_paper(request, subscriber, pk):
+    seed = get_object_or_404(subscriber.seed_papers, pk=pk)
+    seeds.remove(seed)
+    subscriber.interests_changed()
+    messages.success(request, f"Removed “{seed.title or seed.given_as}” from your papers.")
+    return redirect_to_papers(subscriber)
+
+
+@require_POST
+@signed_link("manage", max_age=signing.manage_max_age)
+def retry_seed_papers(request, subscriber):
+    with transaction.atomic():
+        count = seeds.retry(subscriber)
+        if count:
+            tasks.queue_seed_lookup(subscriber.pk)
+    messages.success(request, f"Looking up {count} {'paper' if count == 1 else 'papers'} again.")
+    return redirect_to_papers(subscriber)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -4,7 +4,7 @@ docs/screenshots/ for the README."""
 
 import os
 import re
-import time
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 from papers.models import Paper
 from subscriptions.models import Interest, Subscriber
+from tests.pipeline_services import wait_for
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -68,15 +69,6 @@ def site(live_server, settings, monkeypatch):
     return live_server.url
 
 
-def eventually(condition, seconds=30):
-    """Work queued by a request runs in a thread once its response has gone (embedded mode):
-    wait for it as a reader would, by looking again."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the work queued by the last request never finished"
-        time.sleep(0.1)
-
-
 def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     from playwright.sync_api import expect
 
@@ -100,7 +92,9 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("alert")).to_contain_text("Please check the 2 fields marked below.")
     expect(page.locator("#id_email_error")).to_have_text("Enter a valid email address.")
-    expect(page.locator("#id_interests_error")).to_have_text("Please enter at least one interest, one per line.")
+    expect(page.locator("#id_interests_error")).to_have_text(
+        "Please enter at least one interest, one per line, or some of your own papers below."
+    )
     expect(page.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Day of the week")).to_have_value("4")
     page.screenshot(path=SCREENSHOTS / "signup-errors.png", full_page=True)
@@ -109,7 +103,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_label("Your interests").fill("contrastive sentence embeddings\nprotein structure prediction")
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
-    eventually(lambda: len(mail.outbox) == 1)
+    wait_for(lambda: len(mail.outbox) == 1, 30, "the sign-up, done after the response")
     subscriber = Subscriber.objects.get()
     assert (subscriber.status, subscriber.timezone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
         "pending",
@@ -133,7 +127,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_label("Never show papers mentioning").fill("survey")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_have_text("Your changes are saved.")
-    eventually(lambda: Subscriber.objects.get().preview_is_current)
+    wait_for(lambda: Subscriber.objects.get().preview_is_current, 30, "the preview, ranked after the response")
     page.reload()
     expect(page.get_by_text("this list updates in a moment")).to_have_count(0)
     expect(page.get_by_label("Your interests")).to_have_value(
@@ -170,3 +164,64 @@ def test_sign_up_page_fits_a_phone(browser, site):
     expect(page.get_by_role("button", name="Subscribe")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     page.screenshot(path=SCREENSHOTS / "signup-phone.png", full_page=True)
+
+
+def test_a_reader_uploads_their_bibliography_on_the_manage_page_and_watches_it_being_looked_up(
+    browser, site, lookup_stub, fake_model, settings, tmp_path
+):
+    """In embedded mode the lookup runs after the page has gone out: the page never waits for arXiv."""
+    from playwright.sync_api import expect
+
+    from subscriptions import signing
+    from subscriptions.models import SeedPaper
+
+    settings.LOOKUP_TIMEOUT = 30
+    lookup_stub.add(
+        "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
+        "We present SimCSE, a simple contrastive learning framework.",
+        arxiv_id="2104.08821",
+    )
+    lookup_stub.hang, lookup_stub.hang_seconds = {"arxiv"}, 30  # arXiv is slow today
+    reader = Subscriber.objects.create(email="ada@example.org", status="active", timezone="Europe/Berlin")
+    Interest.objects.create(subscriber=reader, text="contrastive sentence embeddings")
+    bibliography = tmp_path / "my-papers.bib"
+    bibliography.write_text(
+        "@article{lovelace2024,\n  title = {Sentence embeddings from {contrastive} views of one sentence},\n"
+        "  author = {Lovelace, Ada},\n  abstract = {Two dropout views of one sentence make a positive pair.},\n}\n"
+        "@misc{gao2021, title = {SimCSE}, eprint = {2104.08821}, archivePrefix = {arXiv}}\n"
+    )
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(site + f"/manage/{signing.make_token('manage', reader)}/")
+    papers = page.locator("#papers")
+    expect(papers.get_by_text("Papers you wrote or keep coming back to")).to_be_visible()
+    papers.get_by_label("Or upload a bibliography").set_input_files(bibliography)
+    papers.get_by_role("button", name="Add papers").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "2 papers are on your list. We are looking them up: this page shows how it went."
+    )
+    expect(papers.locator("li")).to_have_count(2)
+    expect(papers.locator("li").nth(1)).to_contain_text("Looking up… arXiv:2104.08821 · SimCSE")
+    expect(papers.get_by_text("reload this page to see how it went")).to_be_visible()
+
+    lookup_stub.release()
+    wait_for(lambda: not SeedPaper.objects.filter(status="looking_up").exists(), 60, "the lookup after the response")
+    page.reload()
+    expect(papers.locator("li").nth(0)).to_contain_text(
+        "Added as “Sentence embeddings from contrastive views of one sentence”"
+    )
+    expect(papers.locator("li").nth(1)).to_contain_text(
+        "Added as “SimCSE: Simple Contrastive Learning of Sentence Embeddings”"
+    )
+    expect(papers.get_by_role("link", name=re.compile("SimCSE"))).to_have_attribute(
+        "href", "https://arxiv.org/abs/2104.08821"
+    )
+    papers.screenshot(path=SCREENSHOTS / "manage-papers.png")
+    for thread in threading.enumerate():
+        if thread.name == "after-response":
+            thread.join(timeout=60)  # its embedding step too, before the test database goes
+    assert sorted(Interest.objects.filter(kind="liked").values_list("paper__title", flat=True)) == [
+        "Sentence embeddings from contrastive views of one sentence",
+        "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
+    ]

@@ -9,9 +9,9 @@ from papers import embeddings
 from papers.models import Paper
 from subscriptions import signing
 from subscriptions.models import PreviewMatch, Subscriber
-from tests.subscription_helpers import SIGNUP, link_in, make_subscriber, only_email, path_of
+from tests.subscription_helpers import SIGNUP, link_in, make_subscriber, only_email, path_of, post_and_run_queued
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the sign-up worker runs when the request commits
+pytestmark = pytest.mark.django_db
 
 
 def confirmed(client, subscriber_or_path):
@@ -22,7 +22,7 @@ def confirmed(client, subscriber_or_path):
 
 def test_confirm_link_shows_one_button_and_only_the_button_confirms(client, fake_model):
     with time_machine.travel("2026-03-02 10:00Z", tick=False):
-        client.post(reverse("subscriptions:signup"), SIGNUP)
+        post_and_run_queued(client, reverse("subscriptions:signup"), SIGNUP)
         confirm_path = link_in(only_email().body, "confirm")
 
         for method in (client.get, client.head):

@@ -15,7 +15,7 @@ from subscriptions.models import Interest, Subscriber
 from tests.ranking_helpers import make_papers, make_reader
 from tests.subscription_helpers import html_part, make_subscriber, only_email
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def our_links(message):

@@ -11,9 +11,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 from subscriptions.models import Interest, Subscriber
-from tests.subscription_helpers import SIGNUP, html_part, link_in, make_subscriber, only_email
+from tests.subscription_helpers import SIGNUP, html_part, link_in, make_subscriber, only_email, post_and_run_queued
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the sign-up worker runs when the request commits
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +30,7 @@ def fresh_rate_limits():
 
 
 def sign_up(client, **changes):
-    return client.post(reverse("subscriptions:signup"), {**SIGNUP, **changes}, follow=True)
+    return post_and_run_queued(client, reverse("subscriptions:signup"), {**SIGNUP, **changes}, follow=True)
 
 
 def test_front_page_offers_a_labelled_sign_up_form(client):
@@ -135,7 +135,7 @@ def test_a_bounced_address_must_confirm_again(client):
     [
         ("email", "not-an-address", "Enter a valid email address."),
         ("email", "", "This field is required."),
-        ("interests", "  \n \n", "Please enter at least one interest, one per line."),
+        ("interests", "  \n \n", "Please enter at least one interest, one per line, or some of your own papers below."),
         ("interests", "\n".join(f"topic number {n}" for n in range(200)), "You listed 200 interests; at most 20 fit."),
         ("interests", "x" * 10240, "That is too much text (10240 characters)"),
         ("interests", "fine topic\n" + "y" * 250, "Line 2 is 250 characters long"),
@@ -235,6 +235,7 @@ def test_sign_up_is_queued_with_plain_json_arguments(client, monkeypatch):
             "ada@example.org",
             ["contrastive sentence embeddings", "protein structure prediction"],
             {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
+            [],
         ]
     ]
     assert not Subscriber.objects.exists(), "nothing is stored before the worker runs"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("papers", "0004_title_and_word_vectors"),
-        ("subscriptions", "0001_initial"),
+        ("subscriptions", "0002_seedpaper"),
     ]
 
     operations = [
