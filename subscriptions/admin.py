@@ -54,6 +54,11 @@ class SubscriberAdmin(admin.ModelAdmin):
     inlines = [InterestInline, SeedPaperInline]
     actions = ["pause", "resume", "resend_confirmation"]
 
+    def save_related(self, request, form, formsets, change):
+        """Interests edited here are embedded, and the preview ranked, by a worker, as for the manage form."""
+        super().save_related(request, form, formsets, change)
+        form.instance.interests_changed()
+
     def get_queryset(self, request):
         return (
             super()

@@ -18,14 +18,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from config.deferred import queue_after_commit
-from papers import lookup
+from papers import embeddings, lookup
 from papers.ingest import upsert_paper
+from papers.models import Paper
 from papers.parsers.records import Record
 from papers.parsers.references import Reference
 from papers.parsers.text import arxiv_links
-from papers.tasks import embed_pending
-from subscriptions.models import Interest, SeedPaper
+from subscriptions.models import Interest, SeedPaper, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def resolve(subscriber_id):
     client = lookup.Client()
     asked = [seed.arxiv_id for seed in waiting if seed.arxiv_id and not _complete(seed)]
     by_arxiv = client.by_arxiv_ids(asked) if asked else {}
-    added = 0
+    added = []
     for seed in waiting:
         try:
             outcome = _found(seed, client, by_arxiv)
@@ -103,8 +102,11 @@ def resolve(subscriber_id):
             logger.exception("adding seed paper %s of subscriber %s failed", seed.pk, subscriber_id)
             _fail(seed, "it could not be added because of an error on our side; remove it and try again later")
     if added:
-        queue_after_commit(embed_pending)  # the liked papers' vectors are what ranking reads
-    return added
+        # Embedded here, on the ingest queue that has the model: the liked papers' vectors are
+        # what ranking reads, so the preview is re-ranked only once they exist.
+        embeddings.embed_papers(embeddings.pending_papers(Paper.objects.filter(pk__in=added)))
+        Subscriber.objects.get(pk=subscriber_id).interests_changed()
+    return len(added)
 
 
 def _found(seed, client, by_arxiv):
@@ -125,6 +127,7 @@ def _complete(seed):
 
 
 def _add(seed, record, reason=""):
+    """Store the paper and like it; returns [its id], or [] when the seed was removed meanwhile."""
     with transaction.atomic():
         paper = upsert_paper(record)
         interest, _ = Interest.objects.get_or_create(
@@ -136,7 +139,8 @@ def _add(seed, record, reason=""):
         )
         if not changed:  # removed while it was looked up: keep nothing of it
             transaction.set_rollback(True)
-    return changed
+            return []
+    return [paper.pk]
 
 
 def _fail(seed, reason):

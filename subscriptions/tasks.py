@@ -1,6 +1,8 @@
 """Sign-up work happens off the request: the visitor's answer then takes the same time whether
-the address is new (interests embedded, confirmation sent) or known (manage link sent), so
-response timing tells nothing, and a slow mail provider never holds the page.
+the address is new (subscriber stored, confirmation sent) or known (its link sent), so
+response timing tells nothing, and a slow mail provider never holds the page. Views queue
+these with config.deferred.queue_after_commit, which in embedded mode runs them only after
+the response has gone.
 
 Seeded papers are looked up on the `ingest` queue (network, then embedding), never in a request."""
 
@@ -13,6 +15,11 @@ from subscriptions import seeds, services
 @shared_task
 def sign_up_task(email, interests, preferences, papers=()):
     services.sign_up(email, interests, preferences, seeds.from_dicts(papers))
+
+
+@shared_task
+def send_link_task(email):
+    services.send_link_to(email)
 
 
 @shared_task(soft_time_limit=900, time_limit=960)

@@ -104,3 +104,41 @@ def lookup_stub(settings, monkeypatch):
     yield stub
     stub.close()
     cache.clear()
+
+
+@pytest.fixture
+def model_calls(monkeypatch, fake_model):
+    """Every use of the embedding model (the stand-in), each marked "in request" when it came
+    before the response of the request under way was complete, else "after response".
+
+    The test client closes each response before it returns, and config.deferred runs the
+    tasks a request queued only then: so a model call marked "in request" is one a visitor
+    would have waited for.
+    """
+    from django.core.signals import request_started
+    from django.http import HttpResponseBase
+
+    from papers import embeddings
+
+    calls = []
+    state = {"when": "outside any request"}
+    close = HttpResponseBase.close
+
+    def response_closed(response):
+        state["when"] = "after response"
+        close(response)
+
+    def started(**kwargs):
+        state["when"] = "in request"
+
+    def encode(texts, **kwargs):
+        texts = list(texts)
+        calls.append((state["when"], texts))
+        return fake_model.encode(texts, **kwargs)
+
+    monkeypatch.setattr(HttpResponseBase, "close", response_closed)
+    monkeypatch.setattr(embeddings, "encode", encode)
+    monkeypatch.setattr(embeddings, "embedding_dim", lambda: 384)
+    request_started.connect(started, dispatch_uid="tests.model_calls")
+    yield calls
+    request_started.disconnect(dispatch_uid="tests.model_calls")

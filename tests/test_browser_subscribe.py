@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 from papers.models import Paper
 from subscriptions.models import Interest, Subscriber
+from tests.pipeline_services import wait_for
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -61,10 +62,10 @@ def site(live_server, settings, monkeypatch):
         )
     ]
     preview = [
-        SimpleNamespace(paper=papers[0], score=0.71, matched="contrastive sentence embeddings"),
-        SimpleNamespace(paper=papers[1], score=0.58, matched="protein structure prediction"),
+        SimpleNamespace(paper=papers[0], similarity=0.71, matched="contrastive sentence embeddings"),
+        SimpleNamespace(paper=papers[1], similarity=0.58, matched="protein structure prediction"),
     ]
-    monkeypatch.setattr("subscriptions.views.recent_matches", lambda subscriber: preview)
+    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber: preview)
     return live_server.url
 
 
@@ -102,6 +103,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_label("Your interests").fill("contrastive sentence embeddings\nprotein structure prediction")
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    wait_for(lambda: len(mail.outbox) == 1, 30, "the sign-up, done after the response")
     subscriber = Subscriber.objects.get()
     assert (subscriber.status, subscriber.timezone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
         "pending",
@@ -115,6 +117,8 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     confirm_url = re.search(r"(http://\S+/confirm/\S+/)", email.body).group(1)
     unsubscribe_url = email.extra_headers["List-Unsubscribe"].strip("<>")
     page.goto(confirm_url)
+    assert Subscriber.objects.get().status == "pending", "opening the link only shows a button"
+    page.get_by_role("button", name="Confirm my subscription").click()
     expect(page.get_by_role("status")).to_have_text("Your subscription is confirmed. Welcome!")
     expect(page.get_by_role("heading", name="Papers of the last 7 days that would have matched")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("SimCSE revisited"))).to_be_visible()
@@ -123,6 +127,9 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     page.get_by_label("Never show papers mentioning").fill("survey")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_have_text("Your changes are saved.")
+    wait_for(lambda: Subscriber.objects.get().preview_is_current, 30, "the preview, ranked after the response")
+    page.reload()
+    expect(page.get_by_text("this list updates in a moment")).to_have_count(0)
     expect(page.get_by_label("Your interests")).to_have_value(
         "contrastive sentence embeddings\nretrieval-augmented generation"
     )
@@ -145,7 +152,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site):
     assert Subscriber.objects.get().status == "unsubscribed"
 
     page.get_by_role("button", name="Resubscribe").click()
-    expect(page.get_by_role("status")).to_contain_text("You are subscribed again.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed again")
     assert Subscriber.objects.get().status == "active"
 
 
@@ -167,7 +174,6 @@ def test_a_reader_uploads_their_bibliography_on_the_manage_page_and_watches_it_b
 
     from subscriptions import signing
     from subscriptions.models import SeedPaper
-    from tests.pipeline_services import wait_for
 
     settings.LOOKUP_TIMEOUT = 30
     lookup_stub.add(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from digest.models import Digest, DigestItem
 from digest.planning import plan_digests
+from papers import embeddings
 from subscriptions.models import Interest
 from tests.ranking_helpers import make_paper, make_papers, make_reader, titles_of
 
@@ -269,7 +270,11 @@ def test_a_broken_interest_vector_is_left_out_and_everyone_else_is_planned(caplo
     make_papers()
     broken = make_reader("broken@example.org", "protein folding", "compiler optimisation")
     fine = make_reader("fine@example.org", "protein folding")
-    Interest.objects.filter(subscriber=broken, text="compiler optimisation").update(embedding=b"\x00" * 16)
+    Interest.objects.filter(subscriber=broken, text="compiler optimisation").update(
+        embedding=b"\x00" * 16,  # stored as current, but not a vector of this model
+        embedding_model=embeddings.model_name(),
+        embedding_hash=embeddings.text_hash("compiler optimisation"),
+    )
 
     planned = plan_digests([broken.pk, fine.pk], TODAY)
 
