@@ -29,7 +29,7 @@ def _task_limits() -> list[tuple[str, float, float]]:
     from config.celery import app
 
     autodiscover_modules("tasks")  # every app's tasks module, as a worker imports them
-    limits = []
+    limits: list[tuple[str, float, float]] = []
     for name, task in sorted(app.tasks.items()):
         if name.startswith("celery.") or (task.time_limit is None and task.soft_time_limit is None):
             continue

@@ -87,15 +87,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def refuse_weak_secret(name, value, min_length):
+    """Production (PRODUCTION=1) refuses to start on a missing, short or example secret.
+
+    Settings raise rather than a system check warning, because gunicorn and Celery never run
+    the checks. "change-me" marks every placeholder in .env.example, so a copied example file
+    is refused until each secret in it has been replaced.
+    """
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Production (PRODUCTION=1) refuses to start without it: "
+            f"set {name} to a long random string."
+        )
+    if len(value) < min_length or "change-me" in value.lower():
+        raise ImproperlyConfigured(
+            f"{name} is too weak: production refuses a value shorter than {min_length} characters "
+            "or the example from .env.example. Generate one, e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`."
+        )
+
+
 DEBUG = env_bool("DEBUG", False)
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if env_bool("PRODUCTION", False):
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Production (PRODUCTION=1) refuses to start without a real "
-            "secret key: set SECRET_KEY to a long random string."
-        )
+if env_bool("PRODUCTION", False):
+    refuse_weak_secret("SECRET_KEY", SECRET_KEY, 50)
+elif not SECRET_KEY:
     SECRET_KEY = DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
@@ -184,7 +201,11 @@ CELERY_TIMEZONE = "UTC"
 # Two queues so a long embedding job never delays mail: `ingest` (fetch + embed) and `mail`
 # (plan, send, sweep; also the default for anything unrouted).
 CELERY_TASK_DEFAULT_QUEUE = "mail"
-CELERY_TASK_ROUTES = {"papers.tasks.*": {"queue": "ingest"}, "digest.tasks.*": {"queue": "mail"}}
+CELERY_TASK_ROUTES = {
+    "papers.tasks.*": {"queue": "ingest"},
+    "subscriptions.tasks.resolve_seed_papers_task": {"queue": "ingest"},  # network lookups, then embedding
+    "digest.tasks.*": {"queue": "mail"},
+}
 # A task is acknowledged only when it has finished, one message at a time per process: a
 # worker that dies loses nothing (the claim in digest/sending.py makes redelivery harmless).
 CELERY_TASK_ACKS_LATE = True
@@ -259,6 +280,17 @@ ANYMAIL = {
     for key in sorted(os.environ)
     if key.startswith("ANYMAIL_") and key != "ANYMAIL_ESP" and os.environ[key].strip()
 }
+# The tracking webhook of ANYMAIL_ESP (the only one mounted, see digest.webhooks) takes HTTP
+# basic auth "user:password"; a forged bounce would suppress a reader, so production needs a
+# strong one.
+if env_bool("PRODUCTION", False):
+    refuse_weak_secret("ANYMAIL_WEBHOOK_SECRET", ANYMAIL.get("WEBHOOK_SECRET", ""), 24)
+    _webhook_user, _, _webhook_password = ANYMAIL["WEBHOOK_SECRET"].partition(":")
+    if not _webhook_user or len(_webhook_password) < 20:
+        raise ImproperlyConfigured(
+            "ANYMAIL_WEBHOOK_SECRET must be user:password (the HTTP basic auth the ESP sends) "
+            "with a random password of 20 characters or more."
+        )
 if ANYMAIL_ESP:
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
 elif EMAIL_URL:
@@ -290,10 +322,28 @@ FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 3, minimum=0)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
 
+# --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
+LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
+LOOKUP_S2_URL = os.environ.get("LOOKUP_S2_URL", "https://api.semanticscholar.org/graph/v1").rstrip("/")
+LOOKUP_TIMEOUT = env_float("LOOKUP_TIMEOUT", 15, minimum=0.1)
+LOOKUP_RETRIES = env_int("LOOKUP_RETRIES", 2, minimum=0)
+# Seconds between two requests to one service, shared by every worker through the cache.
+LOOKUP_ARXIV_INTERVAL = env_float("LOOKUP_ARXIV_INTERVAL", 3, minimum=0)
+LOOKUP_S2_INTERVAL = env_float("LOOKUP_S2_INTERVAL", 1, minimum=0)
+LOOKUP_CACHE_SECONDS = env_int("LOOKUP_CACHE_SECONDS", 7 * 86400, minimum=0)
+
 # --- Subscriptions -------------------------------------------------------------------------
 CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3, minimum=1)
+MANAGE_LINK_MAX_AGE_DAYS = env_int("MANAGE_LINK_MAX_AGE_DAYS", 90, minimum=1)
 SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
 SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
+MANAGE_RATE_PER_SUBSCRIBER = os.environ.get("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
+MANAGE_RATE_PER_IP = os.environ.get("MANAGE_RATE_PER_IP", "60/h")
+# Seeding a profile with one's own papers (pasted ids, or a BibTeX / RIS / CSL-JSON export).
+SEED_MAX_PAPERS = env_int("SEED_MAX_PAPERS", 100, minimum=1)
+SEED_MAX_FILE_BYTES = env_int("SEED_MAX_FILE_BYTES", 1024 * 1024, minimum=1)
+SEED_RATE_PER_SUBSCRIBER = os.environ.get("SEED_RATE_PER_SUBSCRIBER", "10/h")
+SEED_RATE_PER_IP = os.environ.get("SEED_RATE_PER_IP", "30/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0)
 

@@ -7,7 +7,7 @@ from config.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("digest.webhook_urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("subscriptions.urls")),
 ]

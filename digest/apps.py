@@ -8,9 +8,9 @@ class DigestConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
-        from digest.preview import recent_matches
+        from digest.tasks import queue_preview
         from digest.webhooks import record_tracking_event
-        from subscriptions.signals import matches_wanted
+        from subscriptions.signals import interests_changed
 
         tracking.connect(record_tracking_event, dispatch_uid="digest.record_tracking_event")
-        matches_wanted.connect(recent_matches, dispatch_uid="digest.recent_matches")
+        interests_changed.connect(queue_preview, dispatch_uid="digest.queue_preview")

@@ -30,6 +30,7 @@ from django.utils import timezone
 from papers import embeddings
 from papers.models import Appearance, Paper
 from subscriptions.models import Interest, Subscriber
+from subscriptions.services import embed_interests
 
 from .models import Digest, DigestItem
 from .ranking import Profile, Ranking, Weights, rank
@@ -275,7 +276,7 @@ def load_profiles(
         )
     )
     paper_vectors = _feedback_paper_vectors(interests)
-    _refresh_stale_text_embeddings(interests)
+    embed_interests(interests)  # those no worker has embedded yet, or embedded by another model
     dim = candidates.vectors.shape[1] if len(candidates.ids) else 0
     for interest in interests:
         entry = by_subscriber[interest.subscriber_id]
@@ -334,18 +335,6 @@ def _feedback_paper_vectors(interests: list[Interest]) -> dict[int, np.ndarray]:
     paper_ids = sorted({i.paper_id for i in interests if i.paper_id})
     ids, matrix = embeddings.paper_matrix(paper_ids) if paper_ids else ([], None)
     return {int(pk): matrix[row] for row, pk in enumerate(ids)}
-
-
-def _refresh_stale_text_embeddings(interests: list[Interest]) -> None:
-    """Text interests embedded by another model (after a model change) are embedded again, in one batch."""
-    name = embeddings.model_name()
-    stale = [i for i in interests if i.kind in Interest.EMBEDDED_TEXT and i.text and i.embedding_model != name]
-    if not stale:
-        return
-    for interest, vector in zip(stale, embeddings.encode([i.text for i in stale])):
-        interest.embedding = embeddings.to_bytes(vector)
-        interest.embedding_model, interest.embedding_hash = name, embeddings.text_hash(interest.text)
-    Interest.objects.bulk_update(stale, ["embedding", "embedding_model", "embedding_hash"])
 
 
 def _papers_already_held(by_subscriber: dict[int, Any], candidate_ids: np.ndarray) -> dict[int, set[int]]:

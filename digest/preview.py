@@ -6,6 +6,7 @@ digest the subscriber would receive if it were planned right now.
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from digest.planning import rank_subscribers, window_starts
@@ -13,6 +14,10 @@ from digest.ranking import Weights
 from digest.render import digest_context
 from papers.models import Paper
 from subscriptions import emails
+from subscriptions.models import PreviewMatch, Subscriber
+
+PREVIEW_DAYS = 7  # the manage page says "Papers of the last 7 days that would have matched"
+PREVIEW_LIMIT = 10
 
 
 class PreviewItem:
@@ -47,13 +52,40 @@ def _ranked(subscriber, windows, now, limit=None):
     return [PreviewItem(papers[int(candidates.ids[m.index])], m) for m in matches]
 
 
-def recent_matches(subscriber, days=7, limit=10, **signal_arguments):
-    """The papers of the last `days` days that best match the subscriber, best first.
-
-    Also the answer to `subscriptions.signals.matches_wanted` (connected in DigestConfig.ready).
-    """
+def recent_matches(subscriber, days=PREVIEW_DAYS, limit=PREVIEW_LIMIT):
+    """The papers of the last `days` days that best match the subscriber, best first."""
     now = timezone.now()
     return _ranked(subscriber, {subscriber.pk: now - timedelta(days=days)}, now, limit)
+
+
+def refresh_preview(subscriber_id):
+    """Rank the last week's papers for the subscriber and store them as the manage page's preview.
+
+    A burst of saves queues a task per save; the first to run ranks the latest interests and
+    the others find the preview current and return. A slower task never overwrites the
+    preview of a later version.
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or subscriber.preview_is_current:
+        return
+    version = subscriber.profile_version
+    matches = recent_matches(subscriber)  # embeds the interests no worker has embedded yet
+    with transaction.atomic():
+        current = Subscriber.objects.select_for_update().filter(pk=subscriber_id).values_list("preview_version").first()
+        if current is None or (current[0] is not None and current[0] >= version):
+            return
+        PreviewMatch.objects.filter(subscriber_id=subscriber_id).delete()
+        PreviewMatch.objects.bulk_create(
+            PreviewMatch(
+                subscriber_id=subscriber_id,
+                paper=match.paper,
+                rank=rank,
+                matched=match.matched[:300],
+                similarity=match.similarity,
+            )
+            for rank, match in enumerate(matches, start=1)
+        )
+        Subscriber.objects.filter(pk=subscriber_id).update(preview_version=version)
 
 
 def preview_next_digest(subscriber, now=None):

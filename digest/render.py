@@ -13,6 +13,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import reverse
 
+from papers.links import http_url
 from subscriptions import emails, signing
 
 TITLE_IN_SUBJECT = 80
@@ -116,10 +117,15 @@ def _reason(item):
 
 
 def rendered_items(subscriber, items):
-    """Items with their explanation, teaser and signed feedback links."""
+    """Items with their explanation, teaser and signed feedback links.
+
+    Every link a paper brings is checked again here (papers.links.http_url): a row that holds
+    a `javascript:` URL renders its title without a link, never the URL.
+    """
     rendered = []
     for item in items:
         paper = item.paper
+        abs_url, pdf_url = http_url(paper.abs_url), http_url(paper.pdf_url)
         rendered.append(
             RenderedItem(
                 paper=paper,
@@ -128,9 +134,9 @@ def rendered_items(subscriber, items):
                 matched_kind=item.matched_kind,
                 title=paper.title,
                 authors=paper.short_authors,
-                url=paper.abs_url or paper.pdf_url,
-                abs_url=paper.abs_url,
-                pdf_url=paper.pdf_url,
+                url=abs_url or pdf_url,
+                abs_url=abs_url,
+                pdf_url=pdf_url,
                 why=why(*_reason(item)),
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),

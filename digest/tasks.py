@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from digest import schedule, sending
+from config.deferred import queue_after_commit
+from digest import preview, schedule, sending
 from digest.models import Digest
 from digest.planning import plan_digests
 
@@ -87,3 +88,14 @@ def sweep_stuck_digests():
     digest_ids = sending.sweep_stuck()
     queue_sends(digest_ids)
     return len(digest_ids)
+
+
+def queue_preview(sender, subscriber_id, **kwargs):
+    """The answer to subscriptions.signals.interests_changed (connected in DigestConfig.ready)."""
+    queue_after_commit(refresh_preview_task, subscriber_id)
+
+
+@shared_task
+def refresh_preview_task(subscriber_id):
+    """Embed a subscriber's new interests and rank the manage page's preview: the model runs here, in a worker."""
+    preview.refresh_preview(subscriber_id)

@@ -21,7 +21,11 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class FetchError(Exception):
-    pass
+    """A fetch that failed; `status` is the HTTP status when the server answered with an error."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -63,7 +67,7 @@ def fetch(location, etag="", last_modified="", timeout=None, max_bytes=None, ret
             if exc.code == 304:
                 return Fetched(content=b"", etag=etag, last_modified=last_modified, not_modified=True)
             if exc.code not in RETRY_STATUSES or attempt == retries:
-                raise FetchError(f"HTTP {exc.code} {exc.reason} from {location}") from exc
+                raise FetchError(f"HTTP {exc.code} {exc.reason} from {location}", status=exc.code) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             if attempt == retries:
                 reason = getattr(exc, "reason", exc)

@@ -143,7 +143,7 @@ def _store_batch(run, records, today):
             known.add(paper)
             run.new += 1
         else:
-            fields = _merge(paper, record)
+            fields = _merge(paper, record, listed=True)
             if fields:
                 known.add(paper)
             if fields and id(paper) not in created:
@@ -195,6 +195,30 @@ def _store_appearances(run, listings):
     Appearance.objects.bulk_update(moved, ["rank", "upvotes"])
 
 
+def upsert_paper(record, listed=False):
+    """The stored paper for one record, created or brought up to date, with no Appearance:
+    how a paper a reader gave (seeding their profile) is stored. Not `listed`, a new paper gets
+    no `first_seen_at`, so it is no digest candidate until a source lists it."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                paper = _Known([record]).match(record)
+                if paper is None:
+                    paper = _new_paper(record)
+                    if not listed:
+                        paper.first_seen_at = None
+                    paper.save()
+                else:
+                    fields = _merge(paper, record, listed=listed)
+                    if fields:
+                        paper.save(update_fields=[*fields, "updated_at"])
+                return paper
+        except IntegrityError:  # stored by a concurrent ingest in the meantime: match it again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
 def _new_paper(record):
     return Paper(
         key=paper_key(record.arxiv_id, record.doi, record.title),
@@ -211,13 +235,19 @@ def _new_paper(record):
     )
 
 
-def _merge(paper, record):
+def _merge(paper, record, listed):
     """Bring a stored paper up to date with a new listing of it; returns the changed fields.
 
     Blanks are filled from any listing and ids upgrade the key; written text is replaced only by
-    an arXiv replacement announcement, so a terser listing never overwrites a fuller one.
+    an arXiv replacement announcement, so a terser listing never overwrites a fuller one. A paper
+    known so far only from a reader's own list (no `first_seen_at`) is first listed now: from
+    here on it is a candidate like any new paper, and the source's text replaces the reader's.
     """
     changed = []
+    first_listing = listed and paper.first_seen_at is None
+    if first_listing:
+        paper.first_seen_at = timezone.now()
+        changed.append("first_seen_at")
 
     def put(field, value):
         if value not in ("", None, []) and getattr(paper, field) != value:
@@ -228,7 +258,7 @@ def _merge(paper, record):
         put("arxiv_id", record.arxiv_id)
     if record.doi and not paper.doi:
         put("doi", record.doi)
-    if record.is_replacement:
+    if record.is_replacement or first_listing:
         for field in REPLACED_FIELDS:
             put(field, getattr(record, field))
         if "title" in changed:

@@ -108,11 +108,18 @@ class Paper(models.Model):
     title_key = models.CharField(
         max_length=20, blank=True, db_index=True, help_text="title_digest(title): matches listings that carry no ids"
     )
-    first_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    first_seen_at = models.DateTimeField(
+        default=timezone.now,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When a source first listed it. Empty for a paper known only from a reader's own list "
+        "(a seeded profile): such a paper is never a digest candidate until a source lists it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-first_seen_at", "-id"]
+        ordering = [models.F("first_seen_at").desc(nulls_last=True), "-id"]
 
     def __str__(self):
         return self.title[:120]

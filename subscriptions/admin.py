@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from subscriptions import services
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Interest, SeedPaper, Subscriber
 
 
 class InterestInline(admin.TabularInline):
@@ -11,6 +11,28 @@ class InterestInline(admin.TabularInline):
     fields = ["kind", "text", "paper", "created_at"]
     readonly_fields = ["created_at"]
     raw_id_fields = ["paper"]
+
+
+class SeedPaperInline(admin.TabularInline):
+    """The papers a reader seeded their profile with, as the manage page shows them."""
+
+    model = SeedPaper
+    extra = 0
+    fields = readonly_fields = ("given_as", "entry", "status", "reason", "paper")
+    can_delete = True
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SeedPaper)
+class SeedPaperAdmin(admin.ModelAdmin):
+    list_display = ["given_as", "subscriber", "status", "reason", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["given_as", "title", "subscriber__email", "reason"]
+    raw_id_fields = ["subscriber", "paper"]
+    readonly_fields = ["created_at", "updated_at"]
 
 
 @admin.register(Subscriber)
@@ -29,8 +51,13 @@ class SubscriberAdmin(admin.ModelAdmin):
     search_fields = ["email"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
     date_hierarchy = "created_at"
-    inlines = [InterestInline]
+    inlines = [InterestInline, SeedPaperInline]
     actions = ["pause", "resume", "resend_confirmation"]
+
+    def save_related(self, request, form, formsets, change):
+        """Interests edited here are embedded, and the preview ranked, by a worker, as for the manage form."""
+        super().save_related(request, form, formsets, change)
+        form.instance.interests_changed()
 
     def get_queryset(self, request):
         return (

@@ -9,7 +9,10 @@ from functools import lru_cache
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
+from papers.parsers import references
 from subscriptions import ratelimit
 from subscriptions.models import Interest, Subscriber, normalise_email
 
@@ -18,6 +21,8 @@ MAX_INTEREST_LENGTH = 200
 MAX_EXCLUDED_KEYWORDS = 30
 MAX_KEYWORD_LENGTH = 100
 RATE_LIMITED = "rate_limited"
+MAX_PASTED_PAPER_CHARS = 20_000
+NO_INTERESTS = "Please enter at least one interest, one per line, or some of your own papers below."
 
 # "<b", "</", "<!--", "<?php": the start of a tag. A lone "<" ("p < 0.05", "<3") is fine.
 _MARKUP = re.compile(r"<\s*[/!?a-zA-Z]")
@@ -131,40 +136,169 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class SignupForm(PreferencesForm):
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
-    )
+class RateLimited:
+    """A form that counts every submission, valid or not, against its limits in clean().
 
-    field_order = ["email", "interests", "frequency", "weekday", "send_hour", "timezone"]
+    A refusal is one non-field error (code RATE_LIMITED), the same whoever is asking and
+    whether or not an address is known; the view answers it with the 429 page.
+    """
 
-    def __init__(self, *args, client_ip, **kwargs):
-        self.client_ip = client_ip
-        super().__init__(*args, **kwargs)
+    rate_limit_message = "Too many attempts. Please wait a while and try again."
+
+    def limits(self, cleaned):
+        """[(scope, identity, rate)] this submission counts against."""
+        raise NotImplementedError
 
     def clean(self):
-        """Count every attempt, valid or not, against the IP and the address. The refusal is
-        the same whether or not the address is subscribed."""
         cleaned = super().clean()
-        allowed = ratelimit.allow("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)
-        if cleaned.get("email"):
-            cleaned["email"] = normalise_email(cleaned["email"])
-            allowed &= ratelimit.allow("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL)
-        if not allowed:
-            raise ValidationError("Too many sign-up attempts. Please wait a while and try again.", code=RATE_LIMITED)
+        verdicts = [ratelimit.allow(scope, identity, rate) for scope, identity, rate in self.limits(cleaned)]
+        if not all(verdicts):
+            raise ValidationError(self.rate_limit_message, code=RATE_LIMITED)
         return cleaned
 
     @property
     def rate_limited(self):
         return self.has_error(forms.forms.NON_FIELD_ERRORS, RATE_LIMITED)
 
+
+class SeedPapersForm(forms.Form):
+    """A reader's own papers: pasted arXiv ids, links and DOIs, and/or an exported bibliography.
+
+    Cleaned into `references()`; a bad entry refuses the whole input, naming the entry."""
+
+    papers = forms.CharField(
+        label="Your own papers",
+        required=False,
+        max_length=MAX_PASTED_PAPER_CHARS,
+        help_text="Optional, and the strongest hint of what you like: arXiv ids or links and DOIs, one per line, "
+        "e.g. “2104.08821” or “https://doi.org/10.1145/3292500.3330919”.",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
+    )
+    papers_file = forms.FileField(
+        label="Or upload a bibliography",
+        required=False,
+        help_text="A BibTeX (.bib), RIS (.ris) or Zotero CSL-JSON (.json) export; its titles and abstracts are used "
+        "as they are, and papers without them are looked up on arXiv and Semantic Scholar.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".bib,.bibtex,.ris,.json,.txt,text/plain,application/json"}),
+    )
+
+    seed_subscriber = None  # whose papers these are, when they join an existing list
+
+    def clean_papers(self):
+        try:
+            return references.from_text(self.cleaned_data["papers"])
+        except references.BadReference as exc:
+            raise ValidationError(f"Please check {exc}.", code="bad_reference") from None
+
+    def clean_papers_file(self):
+        upload = self.cleaned_data.get("papers_file")
+        if not upload:
+            return []
+        limit = settings.SEED_MAX_FILE_BYTES
+        if upload.size > limit:
+            raise ValidationError(
+                f"That file is {_size(upload.size)}; at most {_size(limit)} fit. Export only your own papers.",
+                code="too_big",
+            )
+        try:
+            return references.from_file(upload.read(), max_entries=settings.SEED_MAX_PAPERS)
+        except references.BadReference as exc:
+            raise ValidationError(f"Nothing was added from {upload.name}. {exc}.", code="bad_reference") from None
+
+    def clean(self):
+        cleaned = super().clean()
+        given = {}
+        for reference in [*cleaned.get("papers", []), *cleaned.get("papers_file", [])]:
+            given.setdefault(reference.key, reference)
+        known = set()
+        if self.seed_subscriber is not None:
+            known = set(self.seed_subscriber.seed_papers.values_list("key", flat=True))
+        total = len(known | set(given))
+        if total > settings.SEED_MAX_PAPERS:
+            already = f"you have {len(known)} already and " if known else ""
+            raise ValidationError(
+                {
+                    "papers": ValidationError(
+                        f"That is too many papers: {already}these are {len(given)}; at most {settings.SEED_MAX_PAPERS} "
+                        "fit. A few of your most typical papers work best.",
+                        code="too_many",
+                    )
+                }
+            )
+        cleaned["references"] = [reference for key, reference in given.items() if key not in known]
+        return cleaned
+
+    def references(self):
+        return self.cleaned_data.get("references", [])
+
+
+def _size(count):
+    return filesizeformat(count).replace("\xa0", " ")
+
+
+class SignupForm(RateLimited, PreferencesForm, SeedPapersForm):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+
+    field_order = ["email", "interests", "papers", "papers_file", "frequency", "weekday", "send_hour", "timezone"]
+    rate_limit_message = "Too many sign-up attempts. Please wait a while and try again."
+
+    def __init__(self, *args, client_ip, **kwargs):
+        self.client_ip = client_ip
+        super().__init__(*args, **kwargs)
+        self.fields["interests"].required = False  # your own papers will do instead
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+
+    def clean(self):
+        """Interests, or one's own papers, or both; every attempt counts against the limits (RateLimited)."""
+        cleaned = super().clean()
+        papers_given = self.references() or self.has_error("papers") or self.has_error("papers_file")
+        if not cleaned.get("interests") and not papers_given and not self.has_error("interests"):
+            self.add_error("interests", ValidationError(NO_INTERESTS, code="required"))
+        return cleaned
+
+    def limits(self, cleaned):
+        limits = [("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)]
+        if cleaned.get("email"):
+            limits.append(("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL))
+        return limits
+
     def preferences(self):
         return {name: self.cleaned_data[name] for name in ("frequency", "weekday", "send_hour", "timezone")}
 
 
-class ManageForm(PreferencesForm):
+class LinkRequestForm(RateLimited, forms.Form):
+    """ "Email me a link to my settings". It mails an address like a sign-up does, so it counts
+    against the same allowances, per client and per address."""
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+    rate_limit_message = "Too many requests for a link. Please wait a while and try again."
+
+    def __init__(self, *args, client_ip, **kwargs):
+        self.client_ip = client_ip
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        return normalise_email(self.cleaned_data["email"])
+
+    def limits(self, cleaned):
+        limits = [("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)]
+        if cleaned.get("email"):
+            limits.append(("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL))
+        return limits
+
+
+class ManageForm(RateLimited, PreferencesForm):
     excluded_keywords = LinesField(
         label="Never show papers mentioning",
         help_text="Optional. One word or phrase per line; papers containing it are left out.",
@@ -189,16 +323,63 @@ class ManageForm(PreferencesForm):
     ]
     SETTINGS = ("frequency", "weekday", "send_hour", "timezone", "papers_per_digest", "skip_empty")
 
+    rate_limit_message = "Too many changes in a row. Please wait a while and try again."
+
     @classmethod
-    def for_subscriber(cls, subscriber, data=None):
+    def for_subscriber(cls, subscriber, data=None, client_ip=""):
         initial = {name: getattr(subscriber, name) for name in cls.SETTINGS}
         initial["interests"] = "\n".join(subscriber.text_interests(Interest.Kind.TOPIC))
         initial["excluded_keywords"] = "\n".join(subscriber.text_interests(Interest.Kind.EXCLUDE))
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        form.fields["interests"].required = not subscriber.seed_papers.exists()  # their papers are enough
+        form.subscriber, form.client_ip = subscriber, client_ip
+        return form
+
+    def limits(self, cleaned):
+        """Per manage link (its subscriber) and per client: saving is cheap now that the model
+        runs in a worker, but every save still queues that worker."""
+        return [
+            ("manage-subscriber", str(self.subscriber.pk), settings.MANAGE_RATE_PER_SUBSCRIBER),
+            ("manage-ip", self.client_ip, settings.MANAGE_RATE_PER_IP),
+        ]
 
     def save(self, subscriber):
-        for name in self.SETTINGS:
-            setattr(subscriber, name, self.cleaned_data[name])
-        subscriber.save(update_fields=list(self.SETTINGS))
-        subscriber.set_text_interests(Interest.Kind.TOPIC, self.cleaned_data["interests"])
-        subscriber.set_text_interests(Interest.Kind.EXCLUDE, self.cleaned_data["excluded_keywords"])
+        """All of it or nothing: one transaction, with the subscriber's row locked, so a request
+        killed half-way changes nothing and two saves at once never mix their interests."""
+        with transaction.atomic():
+            subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+            for name in self.SETTINGS:
+                setattr(subscriber, name, self.cleaned_data[name])
+            subscriber.save(update_fields=list(self.SETTINGS))
+            subscriber.set_text_interests(Interest.Kind.TOPIC, self.cleaned_data["interests"])
+            subscriber.set_text_interests(Interest.Kind.EXCLUDE, self.cleaned_data["excluded_keywords"])
+            subscriber.interests_changed()
+        return subscriber
+
+
+class AddPapersForm(RateLimited, SeedPapersForm):
+    """The manage page's "add your papers": rate limited per subscriber and per IP, since each
+    entry costs lookups at arXiv and Semantic Scholar."""
+
+    rate_limit_message = "You have added papers many times in a short while. Please try again in an hour."
+
+    def __init__(self, *args, subscriber, client_ip, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.seed_subscriber, self.client_ip = subscriber, client_ip
+        self.fields["papers"].label = "Add papers by arXiv id, link or DOI"
+        self.fields["papers"].help_text = "One or more per line."
+
+    def limits(self, cleaned):
+        return [
+            ("seed-ip", self.client_ip, settings.SEED_RATE_PER_IP),
+            ("seed-subscriber", str(self.seed_subscriber.pk), settings.SEED_RATE_PER_SUBSCRIBER),
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.references():
+            if cleaned.get("papers") or cleaned.get("papers_file"):
+                raise ValidationError("All of these papers are on your list already.", code="nothing_new")
+            raise ValidationError("Paste an arXiv id, link or DOI, or choose a file to upload.", code="required")
+        return cleaned

@@ -3,9 +3,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from subscriptions import signals
 
 
 def normalise_email(email):
@@ -73,6 +76,10 @@ class Subscriber(models.Model):
         null=True, blank=True, help_text="Minimum score for a paper; empty uses the site default"
     )
     skip_empty = models.BooleanField(default=True, help_text="Send nothing on days with no good match")
+    # The manage page's preview ("papers you would have got") is computed by a worker after each
+    # change of interests; it is current while preview_version == profile_version.
+    profile_version = models.PositiveIntegerField(default=0, editable=False)
+    preview_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -132,12 +139,26 @@ class Subscriber(models.Model):
             self.unsubscribed_at = timezone.now()
             self.save(update_fields=["status", "unsubscribed_at"])
 
+    def interests_changed(self):
+        """Record that what the subscriber wants has changed, and tell the apps above once the
+        transaction commits (`signals.interests_changed`): digest then embeds the new interests
+        and ranks the preview in a worker, never in the request that changed them."""
+        Subscriber.objects.filter(pk=self.pk).update(profile_version=F("profile_version") + 1)
+        self.refresh_from_db(fields=["profile_version"])
+        pk = self.pk
+        transaction.on_commit(lambda: signals.interests_changed.send(sender=Subscriber, subscriber_id=pk))
+
+    @property
+    def preview_is_current(self):
+        return self.preview_version == self.profile_version
+
     def text_interests(self, kind):
         return [interest.text for interest in self.interests.all() if interest.kind == kind]
 
     def set_text_interests(self, kind, texts):
         """Make the subscriber's `kind` interests exactly `texts`. Unchanged ones are kept
-        as they are, so their embeddings are not computed again."""
+        as they are, so their embeddings are not computed again; new ones have none until a
+        worker embeds them (services.embed_interests)."""
         existing = {i.text: i for i in self.interests.filter(kind=kind)}
         self.interests.filter(kind=kind).exclude(text__in=texts).delete()
         for text in texts:
@@ -181,11 +202,6 @@ class Interest(models.Model):
     def __str__(self):
         return self.label
 
-    def save(self, *args, **kwargs):
-        if self.kind in self.EMBEDDED_TEXT and self.text:
-            self.refresh_embedding()
-        super().save(*args, **kwargs)
-
     @property
     def label(self):
         """How the interest is named to the subscriber, e.g. in 'why you got this'."""
@@ -193,13 +209,70 @@ class Interest(models.Model):
             return self.paper.title
         return self.text
 
-    def refresh_embedding(self):
+    @property
+    def needs_embedding(self):
+        """A text interest without a vector of the current model for its current text."""
         from papers import embeddings
 
+        if self.kind not in self.EMBEDDED_TEXT or not self.text:
+            return False
         current = (embeddings.model_name(), embeddings.text_hash(self.text))
-        if (self.embedding_model, self.embedding_hash) != current or not self.embedding:
-            self.embedding = embeddings.to_bytes(embeddings.encode_one(self.text))
-            self.embedding_model, self.embedding_hash = current
-            embeddings.word_vectors(
-                embeddings.WORD.findall(self.text.lower()), embed_missing=True
-            )  # for the word match
+        return not self.embedding or (self.embedding_model, self.embedding_hash) != current
+
+
+class PreviewMatch(models.Model):
+    """A paper of the last week the subscriber's interests would have picked: the manage page's
+    preview, ranked by a worker after every change (digest.preview.refresh_preview)."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="preview_matches")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    matched = models.CharField(max_length=300, help_text="The interest or liked paper that matched")
+    similarity = models.FloatField(help_text="Cosine similarity to what matched")
+
+    class Meta:
+        ordering = ["subscriber_id", "rank"]
+
+    def __str__(self):
+        return f"#{self.rank} {self.paper}"
+
+
+class SeedPaper(models.Model):
+    """One of a reader's own papers, given to seed their profile: what they gave, and what became of it.
+
+    Given as an arXiv id or link, a DOI, or an entry of a BibTeX / RIS / CSL-JSON export, it is
+    looked up by a worker (subscriptions.seeds) unless the entry carried its title and abstract.
+    Added, it is a liked paper: an Interest of kind liked pointing at the Paper, which ranking
+    treats like a paper marked "more like this". Removing the seed removes that interest, and
+    removing the interest (say, a "less like this" click) removes the seed.
+    """
+
+    class Status(models.TextChoices):
+        LOOKING_UP = "looking_up", "Looking up"
+        ADDED = "added", "Added"
+        FAILED = "failed", "Failed"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="seed_papers")
+    key = models.CharField(max_length=300, help_text="The paper's identity (papers.models.paper_key) as given")
+    given_as = models.CharField(max_length=600, help_text="The arXiv id, DOI or title the reader gave")
+    entry = models.CharField(max_length=300, blank=True, help_text="Where it came from: 'line 2', a BibTeX key, ...")
+    arxiv_id = models.CharField(max_length=50, blank=True)
+    doi = models.CharField(max_length=200, blank=True)
+    title = models.TextField(blank=True, help_text="From the entry, or the paper's once added")
+    abstract = models.TextField(blank=True, help_text="From the entry, when it had one")
+    authors = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.LOOKING_UP, db_index=True)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it failed, or what was missing")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, null=True, blank=True)
+    interest = models.ForeignKey(
+        Interest, on_delete=models.CASCADE, null=True, blank=True, related_name="seed_papers", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["subscriber", "key"], name="one_seed_per_paper_and_reader")]
+
+    def __str__(self):
+        return f"{self.given_as} ({self.get_status_display()})"

@@ -3,47 +3,76 @@
 from django.conf import settings
 from django.db import transaction
 
-from subscriptions import emails, signing
+from papers import embeddings
+from subscriptions import emails, seeds, signing
 from subscriptions.models import Interest, Subscriber, normalise_email
 
 
-def sign_up(email, interests, preferences):
+def sign_up(email, interests, preferences, papers=()):
     """Start a subscription, or answer a second sign-up for a known address.
 
     The visitor sees the same page either way; what differs is only the email, which goes
-    to the address's owner. Nobody has confirmed a pending subscription yet, so the latest
-    sign-up replaces its choices. A confirmed one is never changed from the public form: its
-    owner is sent their manage link, or a new confirmation if mail to it bounced.
+    to the address's owner. A sign-up never changes a subscription that exists, pending or
+    not (only its owner's links do), so nobody can put words into another's profile or
+    mail: a known address is sent the link it needs (send_link), with fixed text only.
     """
     email = normalise_email(email)
     with transaction.atomic():
         subscriber, created = Subscriber.objects.get_or_create(email=email, defaults=preferences)
-        if subscriber.status == Subscriber.Status.PENDING:
-            if not created:
-                for name, value in preferences.items():
-                    setattr(subscriber, name, value)
-                subscriber.save(update_fields=list(preferences))
+        if created:
             subscriber.set_text_interests(Interest.Kind.TOPIC, interests)
+            seeds.replace(subscriber, papers)  # looked up once the address is confirmed
+            subscriber.interests_changed()
+    send_link(subscriber)
+    return subscriber
+
+
+def send_link(subscriber):
+    """The one email a subscription's address gets when someone asks for it: the confirmation
+    link while it is pending (or suppressed after a bounce or complaint), else its manage link."""
     if subscriber.needs_confirmation:
         send_confirmation(subscriber)
     else:
         send_manage_link(subscriber)
-    return subscriber
+
+
+def send_link_to(email):
+    """Answer "email me my link" for an address: nothing at all when it has no subscription."""
+    subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
+    if subscriber is not None:
+        send_link(subscriber)
+
+
+def embed_interests(interests):
+    """Embed, in one batch, those of `interests` whose vector is missing or stale (new, edited,
+    or from another model), and store a vector for each of their words (for the word match).
+
+    Only workers call this (the preview task, the planner): loading the model or running it
+    never happens inside a web request, whatever a visitor posts.
+    """
+    stale = [interest for interest in interests if interest.needs_embedding]
+    if not stale:
+        return
+    name = embeddings.model_name()
+    for interest, vector in zip(stale, embeddings.encode([interest.text for interest in stale])):
+        interest.embedding = embeddings.to_bytes(vector)
+        interest.embedding_model, interest.embedding_hash = name, embeddings.text_hash(interest.text)
+    Interest.objects.bulk_update(stale, ["embedding", "embedding_model", "embedding_hash"])
+    words = embeddings.WORD.findall(" ".join(interest.text for interest in stale).lower())
+    embeddings.word_vectors(words, embed_missing=True)
 
 
 def send_confirmation(subscriber):
-    """The double opt-in email: a signed confirm link that expires."""
-    context = {
-        "confirm_url": signing.link("confirm", subscriber),
-        "expiry_days": settings.CONFIRM_LINK_MAX_AGE_DAYS,
-        "interests": subscriber.text_interests(Interest.Kind.TOPIC),
-    }
+    """The double opt-in email: a signed confirm link that expires. It carries nothing typed
+    into the form (a stranger's words or links must not reach the address with our name on
+    them): the schedule, chosen from fixed lists, and the link."""
+    context = {"confirm_url": signing.link("confirm", subscriber), "expiry_days": settings.CONFIRM_LINK_MAX_AGE_DAYS}
     emails.build("confirm", subscriber, context).send()
 
 
 def send_manage_link(subscriber):
-    """Sent when a known address signs up again: the way back to their settings."""
-    emails.build("manage-link", subscriber).send()
+    """Sent when a known address signs up again or asks for its link: the way back to its settings."""
+    emails.build("manage-link", subscriber, {"max_age_days": settings.MANAGE_LINK_MAX_AGE_DAYS}).send()
 
 
 def export_data(subscriber):
@@ -71,6 +100,17 @@ def export_data(subscriber):
                 "created_at": interest.created_at.isoformat(),
             }
             for interest in subscriber.interests.select_related("paper")
+        ],
+        "seed_papers": [
+            {
+                "given_as": seed.given_as,
+                "entry": seed.entry,
+                "status": seed.status,
+                "reason": seed.reason,
+                "title": seed.title,
+                "created_at": seed.created_at.isoformat(),
+            }
+            for seed in subscriber.seed_papers.all()
         ],
         "digests": [
             {

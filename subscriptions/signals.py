@@ -1,10 +1,10 @@
-"""How subscriptions asks the apps above it for what only they can compute, without importing them.
+"""How subscriptions tells the apps above it what happened, without importing them.
 
-`matches_wanted` is sent by the manage page for "papers of the last week that would have
-been picked" (a taste of the next digest). digest, which ranks, answers it; each receiver
-returns a list of matches (objects with .paper, .score, .similarity, .matched).
+`interests_changed(subscriber_id=...)` is sent once a change of a subscriber's interests has
+committed (sign-up, the manage form, a "more / less like this" click, the admin). digest
+answers by queuing a worker that embeds the new interests and ranks the manage page's preview.
 """
 
 from django.dispatch import Signal
 
-matches_wanted = Signal()
+interests_changed = Signal()

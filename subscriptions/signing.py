@@ -2,8 +2,9 @@
 
 A token names one subscriber and one purpose. The salt differs per purpose, so a manage
 token never works as an unsubscribe or confirm token, and a token for one subscriber
-never opens another's page. Confirm links expire; the others live as long as the emails
-that carry them.
+never opens another's page. Confirm links expire within days and manage links within
+MANAGE_LINK_MAX_AGE_DAYS (every digest carries a fresh one, and /manage/ mails one on
+request); unsubscribe and feedback links live as long as the emails that carry them.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def read_token(purpose: str, token: str, max_age: int | None = None) -> dict[str
 
 def confirm_max_age() -> int:
     return settings.CONFIRM_LINK_MAX_AGE_DAYS * 24 * 3600
+
+
+def manage_max_age() -> int:
+    return settings.MANAGE_LINK_MAX_AGE_DAYS * 24 * 3600
 
 
 def absolute_url(viewname: str, **kwargs: Any) -> str:

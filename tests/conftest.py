@@ -114,3 +114,61 @@ def local_server(monkeypatch):
     server = LocalServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def lookup_stub(settings, monkeypatch):
+    """The arXiv API and Semantic Scholar as a local stub on 127.0.0.1 (tests/lookup_stub.py),
+    with no wait between requests and short timeouts; the lookup cache starts empty."""
+    from django.core.cache import cache
+
+    from papers import fetch
+    from tests.lookup_stub import LookupStub
+
+    stub = LookupStub()
+    settings.LOOKUP_ARXIV_URL, settings.LOOKUP_S2_URL = stub.arxiv_url, stub.s2_url
+    settings.LOOKUP_ARXIV_INTERVAL = settings.LOOKUP_S2_INTERVAL = 0
+    settings.LOOKUP_TIMEOUT, settings.LOOKUP_RETRIES = 1, 1
+    monkeypatch.setattr(fetch, "sleep", lambda seconds: None)
+    cache.clear()
+    yield stub
+    stub.close()
+    cache.clear()
+
+
+@pytest.fixture
+def model_calls(monkeypatch, fake_model):
+    """Every use of the embedding model (the stand-in), each marked "in request" when it came
+    before the response of the request under way was complete, else "after response".
+
+    The test client closes each response before it returns, and config.deferred runs the
+    tasks a request queued only then: so a model call marked "in request" is one a visitor
+    would have waited for.
+    """
+    from django.core.signals import request_started
+    from django.http import HttpResponseBase
+
+    from papers import embeddings
+
+    calls = []
+    state = {"when": "outside any request"}
+    close = HttpResponseBase.close
+
+    def response_closed(response):
+        state["when"] = "after response"
+        close(response)
+
+    def started(**kwargs):
+        state["when"] = "in request"
+
+    def encode(texts, **kwargs):
+        texts = list(texts)
+        calls.append((state["when"], texts))
+        return fake_model.encode(texts, **kwargs)
+
+    monkeypatch.setattr(HttpResponseBase, "close", response_closed)
+    monkeypatch.setattr(embeddings, "encode", encode)
+    monkeypatch.setattr(embeddings, "embedding_dim", lambda: 384)
+    request_started.connect(started, dispatch_uid="tests.model_calls")
+    yield calls
+    request_started.disconnect(dispatch_uid="tests.model_calls")

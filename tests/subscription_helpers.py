@@ -3,6 +3,7 @@
 import re
 
 from django.core import mail
+from django.test import TestCase
 
 from subscriptions import signing
 
@@ -37,3 +38,10 @@ def link_in(text, name):
 def only_email():
     assert len(mail.outbox) == 1, [m.subject for m in mail.outbox]
     return mail.outbox[0]
+
+
+def post_and_run_queued(client, path, data=None, **extra):
+    """POST as a browser does, then do what a worker does with the tasks the request queued
+    for after its commit (config.deferred), and with the tasks those queue in turn."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(path, data, **extra)

@@ -5,6 +5,7 @@ taken on the way: into a temporary folder, or into docs/screenshots/ for the REA
 
 import os
 import re
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +15,8 @@ from django.db import connections
 
 from papers.models import Paper
 from subscriptions.models import Interest, Subscriber
+from tests.factories import make_subscriber
+from tests.services import wait_for
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -60,10 +63,10 @@ def site(live_server, settings, monkeypatch):
         )
     ]
     preview = [
-        SimpleNamespace(paper=papers[0], score=0.71, matched="contrastive sentence embeddings"),
-        SimpleNamespace(paper=papers[1], score=0.58, matched="protein structure prediction"),
+        SimpleNamespace(paper=papers[0], similarity=0.71, matched="contrastive sentence embeddings"),
+        SimpleNamespace(paper=papers[1], similarity=0.58, matched="protein structure prediction"),
     ]
-    monkeypatch.setattr("subscriptions.views.recent_matches", lambda subscriber: preview)
+    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber: preview)
     yield live_server.url
     # ORM calls made while Playwright's event loop runs get a connection of their own: close it,
     # or it keeps the test database open past the end of the session.
@@ -93,7 +96,9 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site, 
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("alert")).to_contain_text("Please check the 2 fields marked below.")
     expect(page.locator("#id_email_error")).to_have_text("Enter a valid email address.")
-    expect(page.locator("#id_interests_error")).to_have_text("Please enter at least one interest, one per line.")
+    expect(page.locator("#id_interests_error")).to_have_text(
+        "Please enter at least one interest, one per line, or some of your own papers below."
+    )
     expect(page.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Day of the week")).to_have_value("4")
     page.screenshot(path=screenshots / "signup-errors.png", full_page=True)
@@ -102,6 +107,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site, 
     page.get_by_label("Your interests").fill("contrastive sentence embeddings\nprotein structure prediction")
     page.get_by_role("button", name="Subscribe").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    wait_for(lambda: len(mail.outbox) == 1, 30, "the sign-up, done after the response")
     subscriber = Subscriber.objects.get()
     assert (subscriber.status, subscriber.timezone, subscriber.frequency, subscriber.weekday, subscriber.send_hour) == (
         "pending",
@@ -115,6 +121,8 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site, 
     confirm_url = re.search(r"(http://\S+/confirm/\S+/)", email.body).group(1)
     unsubscribe_url = email.extra_headers["List-Unsubscribe"].strip("<>")
     page.goto(confirm_url)
+    assert Subscriber.objects.get().status == "pending", "opening the link only shows a button"
+    page.get_by_role("button", name="Confirm my subscription").click()
     expect(page.get_by_role("status")).to_have_text("Your subscription is confirmed. Welcome!")
     expect(page.get_by_role("heading", name="Papers of the last 7 days that would have matched")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("SimCSE revisited"))).to_be_visible()
@@ -123,6 +131,9 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site, 
     page.get_by_label("Never show papers mentioning").fill("survey")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_have_text("Your changes are saved.")
+    wait_for(lambda: Subscriber.objects.get().preview_is_current, 30, "the preview, ranked after the response")
+    page.reload()
+    expect(page.get_by_text("this list updates in a moment")).to_have_count(0)
     expect(page.get_by_label("Your interests")).to_have_value(
         "contrastive sentence embeddings\nretrieval-augmented generation"
     )
@@ -145,7 +156,7 @@ def test_sign_up_confirm_edit_pause_and_unsubscribe_in_a_browser(browser, site, 
     assert Subscriber.objects.get().status == "unsubscribed"
 
     page.get_by_role("button", name="Resubscribe").click()
-    expect(page.get_by_role("status")).to_contain_text("You are subscribed again.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed again")
     assert Subscriber.objects.get().status == "active"
 
 
@@ -157,3 +168,63 @@ def test_sign_up_page_fits_a_phone(browser, site, screenshots):
     expect(page.get_by_role("button", name="Subscribe")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
     page.screenshot(path=screenshots / "signup-phone.png", full_page=True)
+
+
+def test_a_reader_uploads_their_bibliography_on_the_manage_page_and_watches_it_being_looked_up(
+    browser, site, screenshots, lookup_stub, fake_model, settings, tmp_path
+):
+    """In embedded mode the lookup runs after the page has gone out: the page never waits for arXiv."""
+    from playwright.sync_api import expect
+
+    from subscriptions import signing
+    from subscriptions.models import SeedPaper
+
+    settings.LOOKUP_TIMEOUT = 30
+    lookup_stub.add(
+        "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
+        "We present SimCSE, a simple contrastive learning framework.",
+        arxiv_id="2104.08821",
+    )
+    lookup_stub.hang, lookup_stub.hang_seconds = {"arxiv"}, 30  # arXiv is slow today
+    reader = make_subscriber(interests=["contrastive sentence embeddings"], timezone="Europe/Berlin")
+    bibliography = tmp_path / "my-papers.bib"
+    bibliography.write_text(
+        "@article{lovelace2024,\n  title = {Sentence embeddings from {contrastive} views of one sentence},\n"
+        "  author = {Lovelace, Ada},\n  abstract = {Two dropout views of one sentence make a positive pair.},\n}\n"
+        "@misc{gao2021, title = {SimCSE}, eprint = {2104.08821}, archivePrefix = {arXiv}}\n"
+    )
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(site + f"/manage/{signing.make_token('manage', reader)}/")
+    papers = page.locator("#papers")
+    expect(papers.get_by_text("Papers you wrote or keep coming back to")).to_be_visible()
+    papers.get_by_label("Or upload a bibliography").set_input_files(bibliography)
+    papers.get_by_role("button", name="Add papers").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "2 papers are on your list. We are looking them up: this page shows how it went."
+    )
+    expect(papers.locator("li")).to_have_count(2)
+    expect(papers.locator("li").nth(1)).to_contain_text("Looking up… arXiv:2104.08821 · SimCSE")
+    expect(papers.get_by_text("reload this page to see how it went")).to_be_visible()
+
+    lookup_stub.release()
+    wait_for(lambda: not SeedPaper.objects.filter(status="looking_up").exists(), 60, "the lookup after the response")
+    page.reload()
+    expect(papers.locator("li").nth(0)).to_contain_text(
+        "Added as “Sentence embeddings from contrastive views of one sentence”"
+    )
+    expect(papers.locator("li").nth(1)).to_contain_text(
+        "Added as “SimCSE: Simple Contrastive Learning of Sentence Embeddings”"
+    )
+    expect(papers.get_by_role("link", name=re.compile("SimCSE"))).to_have_attribute(
+        "href", "https://arxiv.org/abs/2104.08821"
+    )
+    papers.screenshot(path=screenshots / "manage-papers.png")
+    for thread in threading.enumerate():
+        if thread.name == "after-response":
+            thread.join(timeout=60)  # its embedding step too, before the test database goes
+    assert sorted(Interest.objects.filter(kind="liked").values_list("paper__title", flat=True)) == [
+        "Sentence embeddings from contrastive views of one sentence",
+        "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
+    ]

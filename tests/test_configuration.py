@@ -19,7 +19,7 @@ def manage(*args, **env):
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if key not in {"SECRET_KEY", "PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE", "ANYMAIL_WEBHOOK_SECRET"}
     }
     environment.update(env, VAR_DIR=env.get("VAR_DIR", "/tmp/paper-digest-config-test"))
     return subprocess.run(
@@ -33,6 +33,33 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY is not set" in result.stderr
 
 
+STRONG_SECRET_KEY = "x" * 30 + "-a-real-looking-secret-key-0123456789"
+STRONG_WEBHOOK_SECRET = "postmark:Vq3r9-kT2pXw8LmZ4sN7yB1c"
+
+
+def test_production_refuses_the_example_secret_key():
+    result = manage("check", PRODUCTION="1", SECRET_KEY="change-me-to-a-long-random-string")
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "secret, message",
+    [
+        (None, "ANYMAIL_WEBHOOK_SECRET is not set"),
+        ("webhook:change-me-too", "ANYMAIL_WEBHOOK_SECRET is too weak"),
+        ("postmark:hunter2", "ANYMAIL_WEBHOOK_SECRET is too weak"),
+        ("a-long-secret-without-any-user-part", "must be user:password"),
+    ],
+)
+def test_production_refuses_to_start_without_a_strong_webhook_secret(secret, message):
+    """Anyone who can post to the tracking webhook can mark readers bounced."""
+    extra = {"ANYMAIL_WEBHOOK_SECRET": secret} if secret else {}
+    result = manage("check", PRODUCTION="1", SECRET_KEY=STRONG_SECRET_KEY, ANYMAIL_ESP="postmark", **extra)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_production_settings_pass_the_deploy_check():
     result = manage(
         "check",
@@ -40,7 +67,8 @@ def test_production_settings_pass_the_deploy_check():
         "--fail-level",
         "WARNING",
         PRODUCTION="1",
-        SECRET_KEY="x" * 30 + "-a-real-looking-secret-key-0123456789",
+        SECRET_KEY=STRONG_SECRET_KEY,
+        ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET,
         ALLOWED_HOSTS="digest.example.org",
     )
     assert result.returncode == 0, result.stderr

@@ -29,35 +29,46 @@ def feedback_kinds(reader):
     return list(Interest.objects.filter(subscriber=reader, paper__isnull=False).values_list("kind", flat=True))
 
 
+def test_opening_a_feedback_link_asks_with_one_button_and_records_nothing(client, reader, paper):
+    for method in (client.get, client.head):
+        assert method(feedback_path(reader, paper, "more")).status_code == 200
+
+    page = client.get(feedback_path(reader, paper, "more")).content.decode()
+    assert "More like this?" in page and "Protein folding with language models" in page
+    assert page.count('<button type="submit"') == 1
+    assert feedback_kinds(reader) == [], "a link checker opening the link changes nothing"
+
+
 def test_more_like_this_records_a_liked_paper_and_confirms_it(client, reader, paper):
-    response = client.get(feedback_path(reader, paper, "more"))
+    response = client.post(feedback_path(reader, paper, "more"))
 
     assert response.status_code == 200
     page = response.content.decode()
     assert "More like this" in page and "Protein folding with language models" in page
     assert "Undo" in page
-    assert re.search(r'href="http://testserver/manage/[^"]+/"', page)
+    assert not re.search(r"/manage/[^/\"]+/", page), "the page hands out no manage link"
+    assert "Email me a link to my settings" in page
     assert feedback_kinds(reader) == ["liked"]
 
 
 def test_clicking_the_same_link_again_changes_nothing(client, reader, paper):
-    client.get(feedback_path(reader, paper, "less"))
-    response = client.get(feedback_path(reader, paper, "less"))
+    client.post(feedback_path(reader, paper, "less"))
+    response = client.post(feedback_path(reader, paper, "less"))
 
     assert "nothing changed" in response.content.decode()
     assert feedback_kinds(reader) == ["disliked"]
 
 
 def test_the_latest_choice_wins_a_paper_is_never_both_liked_and_disliked(client, reader, paper):
-    client.get(feedback_path(reader, paper, "more"))
-    client.get(feedback_path(reader, paper, "less"))
+    client.post(feedback_path(reader, paper, "more"))
+    client.post(feedback_path(reader, paper, "less"))
 
     assert feedback_kinds(reader) == ["disliked"]
 
 
 def test_undo_forgets_the_choice_and_offers_to_redo_it(client, reader, paper):
     path = feedback_path(reader, paper, "more")
-    client.get(path)
+    client.post(path)
 
     response = client.post(path, {"action": "undo"})
 
@@ -67,7 +78,7 @@ def test_undo_forgets_the_choice_and_offers_to_redo_it(client, reader, paper):
 
 
 def test_a_tampered_link_changes_nothing_and_says_so(client, reader, paper):
-    response = client.get(feedback_path(reader, paper, "more")[:-3] + "xx/")
+    response = client.post(feedback_path(reader, paper, "more")[:-3] + "xx/")
 
     assert response.status_code == 400
     assert "This link does not work" in response.content.decode()
@@ -77,7 +88,7 @@ def test_a_tampered_link_changes_nothing_and_says_so(client, reader, paper):
 def test_a_link_for_another_purpose_is_not_a_feedback_link(client, reader, paper):
     manage_token = signing.make_token("manage", reader, p=paper.pk, c="more")
 
-    assert client.get(f"/feedback/{manage_token}/").status_code == 400
+    assert client.post(f"/feedback/{manage_token}/").status_code == 400
     assert feedback_kinds(reader) == []
 
 
@@ -106,7 +117,7 @@ def test_the_less_like_this_link_in_a_digest_email_records_a_dislike_of_that_pap
     first = DigestItem.objects.get(digest_id=digest_id, rank=1)
 
     link = re.search(r"Less like this: http://testserver(\S+)", body).group(1)
-    response = client.get(link)
+    response = client.post(link)
 
     assert response.status_code == 200 and first.paper.title in response.content.decode()
     assert list(Interest.objects.filter(subscriber=reader, paper__isnull=False).values_list("kind", "paper_id")) == [

@@ -1,15 +1,22 @@
 """A subscriber opens the manage link from an email and shapes, pauses, exports or deletes it."""
 
 import json
+import threading
 
 import pytest
-from django.test import Client
+import time_machine
+from django.core import mail
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client, override_settings
 
 from digest.models import DeliveryEvent, Digest
+from digest.tasks import refresh_preview_task
 from subscriptions import signing
 from subscriptions.models import Interest, Subscriber
+from subscriptions.services import embed_interests
 from tests.factories import make_digest, make_paper, make_subscriber
-from tests.subscription_helpers import path_of
+from tests.subscription_helpers import SIGNUP, link_in, path_of, post_and_run_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +33,16 @@ SETTINGS = {
 
 
 @pytest.fixture(autouse=True)
-def empty_preview(monkeypatch):
-    monkeypatch.setattr("subscriptions.views.recent_matches", lambda subscriber: [])
+def stand_in_model(fake_model):
+    """The worker a sign-up or save queues embeds with the stand-in: these stories are not about ranking."""
+    return fake_model
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -36,7 +51,7 @@ def ada():
 
 
 def save(client, subscriber, **changes):
-    return client.post(path_of("manage", subscriber), {**SETTINGS, **changes}, follow=True)
+    return post_and_run_queued(client, path_of("manage", subscriber), {**SETTINGS, **changes}, follow=True)
 
 
 def test_manage_page_shows_everything_the_subscriber_can_change(client, ada):
@@ -49,15 +64,113 @@ def test_manage_page_shows_everything_the_subscriber_can_change(client, ada):
         assert button in page
 
 
-def test_editing_interests_keeps_unchanged_ones_and_their_embeddings(client, ada):
+def test_editing_interests_keeps_unchanged_ones_and_their_embeddings(client, ada, stand_in_model):
+    embed_interests(ada.interests.all())  # what the worker did after the last change
     kept = ada.interests.get(text="graph neural networks")
+    stand_in_model.texts.clear()
+
     page = save(client, ada, interests="graph neural networks\nprotein folding\nGraph Neural Networks").content.decode()
 
     assert "Your changes are saved." in page
     topics = list(ada.interests.filter(kind=Interest.Kind.TOPIC))
     assert [t.text for t in topics] == ["graph neural networks", "protein folding"]
     assert topics[0].pk == kept.pk and bytes(topics[0].embedding) == bytes(kept.embedding)
-    assert topics[1].embedding
+    assert topics[1].embedding, "embedded by the worker the save queued"
+    assert "graph neural networks" not in stand_in_model.texts, "an unchanged interest is not embedded again"
+
+
+def test_saving_twenty_new_interests_runs_no_model_in_the_request(client, ada, model_calls):
+    """Embedding each new interest and its words took a gunicorn worker for a minute: now a
+    Celery worker does it, once the page has been answered."""
+    twenty = "\n".join(f"interest number {n} about sparse attention and protein folding" for n in range(20))
+
+    page = save(client, ada, interests=twenty).content.decode()
+
+    assert "Your changes are saved." in page
+    assert model_calls, "the new interests were embedded"
+    assert {when for when, _ in model_calls} == {"after response"}
+    assert ada.interests.filter(kind=Interest.Kind.TOPIC).count() == 20
+    assert all(interest.embedding for interest in ada.interests.filter(kind=Interest.Kind.TOPIC))
+
+
+def test_right_after_a_save_the_page_says_the_preview_updates_in_a_moment(client, ada, monkeypatch):
+    queued = []
+    monkeypatch.setattr("digest.tasks.refresh_preview_task.delay", lambda *args: queued.append(args))
+
+    page = save(client, ada, interests="graph neural networks\nprotein folding").content.decode()
+
+    assert "this list updates in a moment" in page
+    assert queued == [(ada.pk,)], "one preview task queued for the worker"
+    refresh_preview_task(*queued[0])  # the worker
+    page = client.get(path_of("manage", ada)).content.decode()
+    assert "this list updates in a moment" not in page
+    assert "No paper from the last 7 days matches your interests closely yet." in page
+
+
+def test_a_save_that_fails_half_way_changes_nothing(client, ada, monkeypatch):
+    """A request killed after the interests were replaced but before the keywords were left
+    a mix of old and new; a save is now one transaction."""
+    set_text_interests = Subscriber.set_text_interests
+
+    def dies_at_the_keywords(subscriber, kind, texts):
+        if kind == Interest.Kind.EXCLUDE:
+            raise TimeoutError("worker killed")
+        set_text_interests(subscriber, kind, texts)
+
+    monkeypatch.setattr(Subscriber, "set_text_interests", dies_at_the_keywords)
+    with pytest.raises(TimeoutError):
+        save(client, ada, interests="something new\nand more", send_hour="18", excluded_keywords="survey")
+
+    ada.refresh_from_db()
+    assert ada.text_interests(Interest.Kind.TOPIC) == ["graph neural networks", "quantum error correction"]
+    assert ada.send_hour == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_at_once_never_leave_more_interests_than_the_form_allows(postgres, ada):
+    """Two concurrent saves of 20 interests each used to interleave their deletes and inserts."""
+    start = threading.Barrier(2)
+    statuses = []
+
+    def save_twenty(prefix):
+        start.wait()
+        interests = "\n".join(f"{prefix} interest {n}" for n in range(20))
+        response = Client().post(path_of("manage", ada), {**SETTINGS, "interests": interests}, follow=True)
+        statuses.append(response.status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=save_twenty, args=(prefix,)) for prefix in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [200, 200]
+    texts = ada.text_interests(Interest.Kind.TOPIC)
+    assert len(texts) == 20 and len({text.split()[0] for text in texts}) == 1, "one save's interests, whole"
+
+
+@override_settings(MANAGE_RATE_PER_SUBSCRIBER="3/h", MANAGE_RATE_PER_IP="100/h")
+def test_saving_over_and_over_from_one_link_is_slowed_down(client, ada):
+    with time_machine.travel("2026-03-02 10:00Z", tick=False):
+        assert [save(client, ada).status_code for _ in range(3)] == [200, 200, 200]
+        refused = save(client, ada)
+        assert refused.status_code == 429
+        assert "That was a lot of attempts" in refused.content.decode()
+        other = make_subscriber("bob@example.org")
+        assert save(client, other).status_code == 200, "another reader's link is not affected"
+    with time_machine.travel("2026-03-02 11:00Z", tick=False):
+        assert save(client, ada).status_code == 200, "a new hour, a new allowance"
+
+
+@override_settings(MANAGE_RATE_PER_SUBSCRIBER="100/h", MANAGE_RATE_PER_IP="3/h")
+def test_saving_many_readers_settings_from_one_address_is_slowed_down(client):
+    readers = [make_subscriber(f"reader{n}@example.org") for n in range(4)]
+    with time_machine.travel("2026-03-02 10:00Z", tick=False):
+        statuses = [save(client, reader).status_code for reader in readers]
+        other_ip = client.post(path_of("manage", readers[3]), SETTINGS, REMOTE_ADDR="10.9.8.7")
+    assert statuses == [200, 200, 200, 429]
+    assert other_ip.status_code == 302
 
 
 def test_schedule_and_size_changes_are_saved(client, ada):
@@ -218,3 +331,43 @@ def test_changes_without_the_csrf_cookie_get_the_403_page(ada):
     response = Client(enforce_csrf_checks=True).post(path_of("manage", ada), SETTINGS)
     assert response.status_code == 403
     assert "Please send the form again" in response.content.decode()
+
+
+def test_an_old_manage_link_expires_and_its_page_mails_a_fresh_one(client, ada):
+    with time_machine.travel("2026-01-01 08:00Z", tick=False):
+        old_path = path_of("manage", ada)
+    with time_machine.travel("2026-03-31 08:00Z", tick=False):
+        assert client.get(old_path).status_code == 200, "89 days: still good"
+    with time_machine.travel("2026-04-02 08:00Z", tick=False):
+        expired = client.get(old_path)
+        page = expired.content.decode()
+        assert expired.status_code == 400
+        assert "This link has expired" in page and "every digest brings a fresh one" in page
+        assert client.post(old_path, SETTINGS).status_code == 400, "and it changes nothing"
+
+        sent = post_and_run_queued(client, "/manage/", {"email": ada.email}, follow=True)
+        assert "If that address has a subscription" in sent.content.decode()
+        (message,) = mail.outbox
+        assert message.to == ["ada@example.org"]
+        assert client.get(link_in(message.body, "manage")).status_code == 200
+
+
+def test_asking_for_a_link_answers_alike_for_any_address_and_mails_only_the_subscription(client, ada):
+    page = client.get("/manage/").content.decode()
+    assert '<label for="id_email">Email address' in page
+
+    unknown = post_and_run_queued(client, "/manage/", {"email": "nobody@example.org"}, follow=True)
+    known = post_and_run_queued(client, "/manage/", {"email": "ADA@example.org"}, follow=True)
+
+    assert unknown.redirect_chain == known.redirect_chain and unknown.content == known.content
+    assert [message.to for message in mail.outbox] == [["ada@example.org"]]
+
+
+@override_settings(SIGNUP_RATE_PER_EMAIL="2/h", SIGNUP_RATE_PER_IP="100/h")
+def test_asking_for_links_counts_against_the_same_allowance_as_signing_up(client, ada):
+    with time_machine.travel("2026-03-02 10:00Z", tick=False):
+        post_and_run_queued(client, "/", {**SIGNUP, "email": ada.email})
+        post_and_run_queued(client, "/manage/", {"email": ada.email})
+        refused = post_and_run_queued(client, "/manage/", {"email": ada.email})
+    assert refused.status_code == 429
+    assert len(mail.outbox) == 2

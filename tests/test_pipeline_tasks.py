@@ -14,6 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
     [
         ("papers.tasks.ingest_all_sources", "ingest"),
         ("papers.tasks.embed_pending", "ingest"),
+        ("subscriptions.tasks.resolve_seed_papers_task", "ingest"),
+        ("subscriptions.tasks.sign_up_task", "mail"),
         ("digest.tasks.plan_and_send_due", "mail"),
         ("digest.tasks.send_digest_batch_task", "mail"),
         ("digest.tasks.send_digest_task", "mail"),

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from digest.models import Digest, DigestItem
 from digest.planning import plan_digests
+from papers import embeddings
 from subscriptions.models import Interest
 from tests.factories import embedded_papers, make_paper, make_subscriber, titles_of
 
@@ -273,7 +274,11 @@ def test_a_broken_interest_vector_is_left_out_and_everyone_else_is_planned(caplo
     embedded_papers()
     broken = make_subscriber("broken@example.org", interests=["protein folding", "compiler optimisation"])
     fine = make_subscriber("fine@example.org", interests=["protein folding"])
-    Interest.objects.filter(subscriber=broken, text="compiler optimisation").update(embedding=b"\x00" * 16)
+    Interest.objects.filter(subscriber=broken, text="compiler optimisation").update(
+        embedding=b"\x00" * 16,  # stored as current, but not a vector of this model
+        embedding_model=embeddings.model_name(),
+        embedding_hash=embeddings.text_hash("compiler optimisation"),
+    )
 
     planned = plan_digests([broken.pk, fine.pk], TODAY)
 

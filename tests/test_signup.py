@@ -12,9 +12,15 @@ from django.urls import reverse
 
 from subscriptions.models import Interest, Subscriber
 from tests.factories import make_subscriber
-from tests.subscription_helpers import SIGNUP, html_part, link_in, only_email
+from tests.subscription_helpers import SIGNUP, html_part, link_in, only_email, post_and_run_queued
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def stand_in_model(fake_model):
+    """The worker a sign-up or save queues embeds with the stand-in: these stories are not about ranking."""
+    return fake_model
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +31,7 @@ def fresh_rate_limits():
 
 
 def sign_up(client, **changes):
-    return client.post(reverse("subscriptions:signup"), {**SIGNUP, **changes}, follow=True)
+    return post_and_run_queued(client, reverse("subscriptions:signup"), {**SIGNUP, **changes}, follow=True)
 
 
 def test_front_page_offers_a_labelled_sign_up_form(client):
@@ -61,7 +67,7 @@ def test_new_address_is_asked_to_confirm_by_email(client):
     assert "List-Unsubscribe" in message.extra_headers
     for body in (message.body, html_part(message)):
         assert link_in(body, "confirm")
-        assert "protein structure prediction" in body
+        assert "protein structure prediction" not in body, "nothing typed into the form is mailed"
         assert "works for 3 days" in body
         assert "07:00 (Europe/Berlin)" in body
 
@@ -92,14 +98,30 @@ def test_known_address_gets_the_same_answer_and_its_manage_link(client):
         assert "/confirm/" not in body
 
 
-def test_signing_up_again_before_confirming_replaces_the_choices_and_sends_a_fresh_link(client):
+def test_signing_up_again_before_confirming_changes_nothing_and_sends_a_fresh_link(client):
+    """Only the owner's link changes a pending subscription: a second sign-up by anyone else
+    cannot swap in its own interests before the owner confirms."""
     sign_up(client, interests="old topic")
     sign_up(client, interests="new topic", send_hour="9")
 
     subscriber = Subscriber.objects.get()
-    assert subscriber.text_interests(Interest.Kind.TOPIC) == ["new topic"]
-    assert subscriber.send_hour == 9
+    assert subscriber.text_interests(Interest.Kind.TOPIC) == ["old topic"]
+    assert subscriber.send_hour == 7
     assert [m.subject for m in mail.outbox] == ["Confirm your Paper Digest subscription"] * 2
+
+
+def test_signing_up_an_unsubscribed_address_mails_only_the_fixed_link_email(client):
+    make_subscriber("ada@example.org", status=Subscriber.Status.UNSUBSCRIBED)
+
+    sign_up(client, interests="Claim your prize at http://evil.example/win")
+
+    message = only_email()
+    assert message.subject == "Your Paper Digest subscription"
+    for body in (message.body, html_part(message)):
+        assert "evil.example" not in body and "prize" not in body
+    subscriber = Subscriber.objects.get()
+    assert subscriber.status == "unsubscribed", "a sign-up never resubscribes anyone"
+    assert subscriber.text_interests(Interest.Kind.TOPIC) == ["graph neural networks"]
 
 
 def test_a_bounced_address_must_confirm_again(client):
@@ -114,7 +136,7 @@ def test_a_bounced_address_must_confirm_again(client):
     [
         ("email", "not-an-address", "Enter a valid email address."),
         ("email", "", "This field is required."),
-        ("interests", "  \n \n", "Please enter at least one interest, one per line."),
+        ("interests", "  \n \n", "Please enter at least one interest, one per line, or some of your own papers below."),
         ("interests", "\n".join(f"topic number {n}" for n in range(200)), "You listed 200 interests; at most 20 fit."),
         ("interests", "x" * 10240, "That is too much text (10240 characters)"),
         ("interests", "fine topic\n" + "y" * 250, "Line 2 is 250 characters long"),
@@ -140,13 +162,26 @@ def test_invalid_input_is_shown_at_its_field_and_nothing_is_stored(client, field
     assert mail.outbox == []
 
 
-def test_interests_with_special_characters_are_escaped_in_page_and_email(client):
-    sign_up(client, interests='p < 0.05 & "robust" statistics')
+def test_text_and_links_typed_into_the_form_never_reach_the_confirmation_email(client):
+    """Anyone may type anyone's address: the email must not carry their words under our name."""
+    sign_up(client, interests="Your account is locked, log in at https://evil.example/login\np < 0.05 & robust")
+
     message = only_email()
-    assert 'p < 0.05 & "robust" statistics' in message.body, "plain text stays plain"
-    html = html_part(message)
-    assert 'p &lt; 0.05 &amp; "robust" statistics' in html
-    assert "p < 0.05" not in html
+    for body in (message.body, html_part(message)):
+        assert "evil.example" not in body and "locked" not in body and "robust" not in body
+    assert Subscriber.objects.get().text_interests(Interest.Kind.TOPIC)[1] == "p < 0.05 & robust", "kept for the owner"
+
+
+def test_sign_up_answers_alike_for_known_and_new_addresses_and_runs_no_model_in_the_request(client, model_calls):
+    """In embedded mode the model used to load inside a new address's request (a second),
+    never for a known one (70 ms): one request told them apart. Now neither request runs it."""
+    make_subscriber("known@example.org")
+    known = sign_up(client, email="known@example.org")
+    new = sign_up(client, email="new@example.org")
+
+    assert known.redirect_chain == new.redirect_chain and known.content == new.content
+    assert {when for when, _ in model_calls} == {"after response"}, "the new address's interests, embedded later"
+    assert sorted(message.to[0] for message in mail.outbox) == ["known@example.org", "new@example.org"]
 
 
 @override_settings(SIGNUP_RATE_PER_EMAIL="2/h", SIGNUP_RATE_PER_IP="100/h")
@@ -201,6 +236,7 @@ def test_sign_up_is_queued_with_plain_json_arguments(client, monkeypatch):
             "ada@example.org",
             ["contrastive sentence embeddings", "protein structure prediction"],
             {"frequency": "daily", "weekday": 0, "send_hour": 7, "timezone": "Europe/Berlin"},
+            [],
         ]
     ]
     assert not Subscriber.objects.exists(), "nothing is stored before the worker runs"

@@ -1,12 +1,16 @@
 """A subscriber leaves with one click (RFC 8058), from the mail client or the page, and may come back."""
 
+import re
+
 import pytest
+from django.core import mail
+from django.core.cache import cache
 from django.test import Client
 
 from subscriptions import emails, signing
 from subscriptions.models import Subscriber
 from tests.factories import make_subscriber
-from tests.subscription_helpers import path_of
+from tests.subscription_helpers import link_in, path_of, post_and_run_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -52,12 +56,23 @@ def test_the_button_unsubscribes_and_offers_a_way_back(ada):
     again = browser.post(path_of("unsubscribe", ada))
     assert again.status_code == 200 and Subscriber.objects.get().status == "unsubscribed", "idempotent"
 
-    csrf = browser.cookies["csrftoken"].value
-    page = browser.post(
-        f"/manage/{signing.make_token('manage', ada)}/resume/", {"csrfmiddlewaretoken": csrf}, follow=True
-    ).content.decode()
-    assert "You are subscribed again." in page
+    page = browser.post(path_of("unsubscribe", ada), {"action": "resubscribe"}).content.decode()
+    assert "You are subscribed again" in page
     assert Subscriber.objects.get().status == "active"
+
+
+def test_the_unsubscribe_pages_hand_out_no_manage_link(client, ada):
+    """Whoever holds an unsubscribe link may leave, not rewrite the subscription: the way to
+    the settings is a link emailed to the address."""
+    pages = [client.get(path_of("unsubscribe", ada)), client.post(path_of("unsubscribe", ada))]
+    for page in (response.content.decode() for response in pages):
+        assert not re.search(r"/manage/[^/\"]+/", page)
+    assert "Email me a link to my settings" in pages[1].content.decode()
+
+    cache.clear()
+    post_and_run_queued(client, "/manage/", {"email": ada.email}, follow=True)
+    (message,) = mail.outbox
+    assert message.to == [ada.email] and link_in(message.body, "manage")
 
 
 def test_an_unsubscribed_link_opened_again_shows_the_result(client, ada):

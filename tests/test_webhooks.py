@@ -25,6 +25,8 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "postmark:s3cret-webhook-pass"
 TRACKING_URL = "/anymail/postmark/tracking/"
+# The site sends through Postmark: its tracking webhook is the one URL that exists.
+postmark_site = override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET}, ANYMAIL_ESP="postmark")
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_a_hard_bounce_suppresses_the_reader_and_nothing_more_is_mailed(reader, 
     ],
 )
 def test_complaints_and_esp_unsubscribes_stop_all_mail(reader, sent_digest, event_type, status):
-    esp_event(event_type, message_id=sent_digest.message_id)
+    esp_event(event_type, message_id=sent_digest.message_id, recipient=reader.email)
 
     reader.refresh_from_db()
     assert reader.status == status
@@ -87,7 +89,12 @@ def test_an_event_matched_only_by_its_recipient_still_suppresses(reader):
 
 def test_delivered_opened_and_clicked_are_recorded_on_the_digest(sent_digest):
     for number, event_type in enumerate(["delivered", "opened", "clicked"]):
-        esp_event(event_type, event_id=f"ev-{number}", metadata={"digest_id": str(sent_digest.pk)})
+        esp_event(
+            event_type,
+            event_id=f"ev-{number}",
+            metadata={"digest_id": str(sent_digest.pk)},
+            recipient=sent_digest.subscriber.email,
+        )
 
     sent_digest.refresh_from_db()
     assert sent_digest.delivered_at and sent_digest.opened_at and sent_digest.clicked_at
@@ -98,7 +105,11 @@ def test_an_event_the_esp_posts_twice_counts_once(sent_digest):
     first = datetime(2026, 8, 7, 7, 5, tzinfo=UTC)
     for _ in range(2):
         event = AnymailTrackingEvent(
-            event_type="opened", event_id="same", timestamp=first, message_id=sent_digest.message_id
+            event_type="opened",
+            event_id="same",
+            timestamp=first,
+            message_id=sent_digest.message_id,
+            recipient=sent_digest.subscriber.email,
         )
         tracking.send(sender=object, event=event, esp_name="TestESP")
         first += timedelta(hours=1)
@@ -106,6 +117,18 @@ def test_an_event_the_esp_posts_twice_counts_once(sent_digest):
     assert DeliveryEvent.objects.count() == 1
     sent_digest.refresh_from_db()
     assert sent_digest.opened_at == datetime(2026, 8, 7, 7, 5, tzinfo=UTC)
+
+
+def test_a_bounce_naming_someone_elses_digest_suppresses_nobody(reader, sent_digest):
+    esp_event("bounced", metadata={"digest_id": str(sent_digest.pk)}, recipient="made-up@attacker.example")
+    esp_event("complained", event_id="ev-2", message_id=sent_digest.message_id, recipient="other@example.org")
+    esp_event("unsubscribed", event_id="ev-3", metadata={"digest_id": str(sent_digest.pk)})
+
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE
+    assert DeliveryEvent.objects.count() == 3, "kept for the record"
+    assert not DeliveryEvent.objects.filter(subscriber__isnull=False).exists()
+    assert not DeliveryEvent.objects.filter(digest__isnull=False).exists()
 
 
 def test_unknown_or_unmatched_events_are_kept_and_logged(caplog):
@@ -149,7 +172,7 @@ def post(client, payload, auth=None):
     return client.post(TRACKING_URL, body, content_type="application/json", **headers)
 
 
-@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+@postmark_site
 def test_a_postmark_bounce_with_the_secret_suppresses_the_address(client, reader, sent_digest):
     response = post(client, postmark_bounce(sent_digest, reader.email), auth=SECRET)
 
@@ -159,7 +182,7 @@ def test_a_postmark_bounce_with_the_secret_suppresses_the_address(client, reader
     assert DeliveryEvent.objects.get().event_id == "4323372036854775807"
 
 
-@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+@postmark_site
 def test_a_postmark_delivery_is_recorded_against_the_message_id(client, reader, sent_digest):
     delivery = {
         "RecordType": "Delivery",
@@ -181,7 +204,7 @@ def test_a_postmark_delivery_is_recorded_against_the_message_id(client, reader, 
     assert DeliveryEvent.objects.count() == 1
 
 
-@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+@postmark_site
 @pytest.mark.parametrize("auth, status", [(None, 401), ("postmark:wrong", 403)])
 def test_a_webhook_without_the_right_secret_is_refused_and_changes_nothing(client, reader, sent_digest, auth, status):
     response = post(client, postmark_bounce(sent_digest, reader.email), auth=auth)
@@ -194,7 +217,7 @@ def test_a_webhook_without_the_right_secret_is_refused_and_changes_nothing(clien
     assert not DeliveryEvent.objects.exists()
 
 
-@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+@postmark_site
 def test_an_unreadable_payload_is_a_400_and_a_malformed_event_is_logged(client, caplog):
     assert post(client, "{not json", auth=SECRET).status_code == 400
     with caplog.at_level(logging.INFO, logger="digest.webhooks"):
@@ -202,7 +225,7 @@ def test_an_unreadable_payload_is_a_400_and_a_malformed_event_is_logged(client, 
     assert "no action" in caplog.text
 
 
-@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET})
+@postmark_site
 def test_after_a_complaint_the_next_run_mails_everyone_but_the_complainer(client, reader, sent_digest):
     make_papers(2)
     other = make_subscribers(1, prefix="other")[0]
@@ -223,6 +246,63 @@ def test_after_a_complaint_the_next_run_mails_everyone_but_the_complainer(client
     call_command("send_digests", "--date", str(sent_digest.issue_date + timedelta(days=1)), stdout=StringIO())
 
     assert [message.to for message in mail.outbox] == [[other.email]]
+
+
+@postmark_site
+def test_a_script_posting_bounces_for_every_digest_id_suppresses_nobody(client):
+    """Digest ids are sequential: even with the secret, a made-up address never reaches a reader."""
+    readers = make_subscribers(5, prefix="victim")
+    digests = [Digest.objects.create(subscriber=r, issue_date=timezone.now().date(), status="sent") for r in readers]
+
+    for number, digest in enumerate(digests):
+        forged = postmark_bounce(digest, "nobody@attacker.example", bounce_id=1000 + number)
+        assert post(client, forged, auth=SECRET).status_code == 200
+
+    assert set(Subscriber.objects.values_list("status", flat=True)) == {Subscriber.Status.ACTIVE}
+
+
+@override_settings(ANYMAIL={"WEBHOOK_SECRET": SECRET}, ANYMAIL_ESP="postmark")
+@pytest.mark.parametrize(
+    "url", ["/anymail/sendgrid/tracking/", "/anymail/mailgun/tracking/", "/anymail/postmark/inbound/"]
+)
+def test_a_webhook_url_of_an_esp_the_site_does_not_use_is_a_plain_404(client, reader, sent_digest, url):
+    response = client.post(url, json.dumps(postmark_bounce(sent_digest, reader.email)), content_type="application/json")
+
+    assert response.status_code == 404
+    assert "Traceback" not in response.content.decode()
+    assert not DeliveryEvent.objects.exists()
+
+
+@override_settings(ANYMAIL={}, ANYMAIL_ESP="")
+def test_a_site_that_sends_by_smtp_has_no_webhook_at_all(client, reader, sent_digest):
+    response = post(client, postmark_bounce(sent_digest, reader.email))
+
+    assert response.status_code == 404
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE
+
+
+@postmark_site
+def test_when_recording_a_bounce_fails_the_esp_is_told_to_retry_and_the_retry_suppresses(
+    client, reader, sent_digest, monkeypatch
+):
+    def broken(*args):
+        raise RuntimeError("database went away")
+
+    bounce = postmark_bounce(sent_digest, reader.email)
+    with monkeypatch.context() as patch:
+        patch.setattr("digest.webhooks.suppress", broken)
+        first = post(client, bounce, auth=SECRET)
+
+    assert first.status_code == 500, "a non-2xx answer makes the ESP post the event again"
+    assert not DeliveryEvent.objects.exists(), "the event row went with its failed effect"
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE
+
+    assert post(client, bounce, auth=SECRET).status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.BOUNCED
+    assert DeliveryEvent.objects.count() == 1
 
 
 def test_the_webhook_secret_comes_from_the_environment():

@@ -8,6 +8,8 @@ from typing import Any
 
 import nh3
 
+from ..models import arxiv_id_from
+
 _SPACE = re.compile(r"\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # Real HTML tags only: a known element name, then attributes after a space, or the tag's end.
@@ -57,6 +59,15 @@ def plain_abstract(text: str | None, is_html: bool = False) -> str:
 def doi_from(text: str | None) -> str:
     match = _DOI.search(text or "")
     return match.group(1).rstrip(".,;") if match else ""
+
+
+ARXIV_DOI_PREFIX = "10.48550/arxiv."  # arXiv's own DOIs name an arXiv id
+
+
+def arxiv_doi_id(doi: str) -> str:
+    """The arXiv id an arXiv DOI names (10.48550/arXiv.2104.08821), or ''."""
+    doi = doi.strip()
+    return arxiv_id_from(doi[len(ARXIV_DOI_PREFIX) :]) if doi.lower().startswith(ARXIV_DOI_PREFIX) else ""
 
 
 def to_date(value: Any) -> date | None:
