@@ -8,17 +8,25 @@ BENCH_ARGS ?= --subscribers 10000 --papers 1000
 PYTEST_ARGS ?=
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install browser demo lint test bench run worker beat clean
+.PHONY: install lock browser demo lint test screenshots bench run worker beat clean
 
 install: $(STAMP)
 
-# torch first and pinned: 2.13.0 is a local CPU wheel; any other version downloads gigabytes.
-$(STAMP): requirements.txt requirements-dev.txt
+# Exactly the locked tree (runtime + dev tools, pip itself included), every file checked
+# against its hash; torch is the locked 2.13.0 CPU wheel (a local file here, see requirements.in).
+$(STAMP): requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+# After editing requirements.in or requirements-dev.in: pin the whole tree again, with hashes.
+# Versions already locked stay as they are; LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them.
+LOCK_ARGS ?=
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: install
+	$(PIP_COMPILE) -o requirements.lock requirements.in
+	$(PIP_COMPILE) -o requirements-dev.lock requirements-dev.in
 
 # Debian's Chromium for the browser tests (Playwright drives it; browser downloads fail here).
 browser:

@@ -10,6 +10,7 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import dj_email_url
@@ -275,7 +276,7 @@ def anymail_setting(variable: str) -> object:
     return os.environ[variable]
 
 
-ANYMAIL = {
+ANYMAIL: dict[str, Any] = {
     key.removeprefix("ANYMAIL_"): anymail_setting(key)
     for key in sorted(os.environ)
     if key.startswith("ANYMAIL_") and key != "ANYMAIL_ESP" and os.environ[key].strip()
@@ -348,7 +349,7 @@ SEED_RATE_PER_IP = os.environ.get("SEED_RATE_PER_IP", "30/h")
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0)
 
 # --- Ranking ----------------------------------------------------------------------------
-RANKING = {
+RANKING: dict[str, Any] = {
     "MIN_SCORE": env_float("RANKING_MIN_SCORE", 0.25),
     "DISLIKE_PENALTY": env_float("RANKING_DISLIKE_PENALTY", 0.5),
     "DISLIKE_MARGIN": env_float("RANKING_DISLIKE_MARGIN", 0.35),
