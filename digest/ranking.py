@@ -84,7 +84,7 @@ class Weights:
     def from_settings(cls, **overrides: Any) -> Weights:
         from django.conf import settings
 
-        values = {name.lower(): value for name, value in settings.RANKING.items()}
+        values: dict[str, Any] = {name.lower(): value for name, value in settings.RANKING.items()}
         values.update(overrides)
         return cls(**values)
 
