@@ -77,7 +77,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def browser(chromium_path):
-    """Debian's Chromium, driven by Playwright (its own browser downloads are not used)."""
+    """Debian's Chromium, headless, driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
