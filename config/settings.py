@@ -368,6 +368,9 @@ DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)
 # --- Pipeline schedule ------------------------------------------------------------------
 INGEST_HOUR_UTC = env_int("INGEST_HOUR_UTC", 5, minimum=0, maximum=23)
 SENDING_STUCK_AFTER_MINUTES = env_int("SENDING_STUCK_AFTER_MINUTES", 15, minimum=1)
+# The hourly run is planned in blocks of this many subscriber ids, one task per block, so
+# every worker takes a share and no task grows with the number of subscribers.
+PLANNING_CHUNK_SIZE = env_int("PLANNING_CHUNK_SIZE", 2000, minimum=1)
 HEALTH_MAX_INGEST_AGE_HOURS = env_int("HEALTH_MAX_INGEST_AGE_HOURS", 36, minimum=1)
 
 # --- The rest ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from config.admin import ReadOnlyInline
 from subscriptions.admin import SubscriberAdmin
 from subscriptions.models import Subscriber
 
-from .models import DeliveryEvent, Digest, DigestItem
+from .models import DeliveryEvent, Digest, DigestItem, PlanningChunk
 from .planning import plan_digests
 from .preview import preview_next_digest as preview
 from .sending import SENT, send_digest
@@ -81,6 +81,21 @@ class DigestItemAdmin(admin.ModelAdmin):
     readonly_fields = ["digest", "paper", "rank", "score", "matched", "matched_kind"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PlanningChunk)
+class PlanningChunkAdmin(admin.ModelAdmin):
+    """What the hourly runs queued and which worker planned what: read-only, the sweeper fixes stuck rows."""
+
+    list_display = ["__str__", "status", "worker", "planned", "attempts", "claimed_at", "finished_at"]
+    list_filter = ["status", "issue_date"]
+    date_hierarchy = "run_hour"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
