@@ -420,6 +420,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production whitenoise serves static files straight from the apps' and static/ folders,
+# so `make run` (DEBUG=0 by default) shows the styled pages and admin without a collectstatic.
+# Production serves the hashed copies `collectstatic` writes to STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not env_bool("PRODUCTION", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
