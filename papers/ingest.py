@@ -43,6 +43,17 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     run = IngestRun.objects.create(source=source, kind=kind or "")
     run.changed_paper_ids = []
     try:
+        return _run(run, location, kind, source, progress, today)
+    except Exception as exc:  # a bug or an input no check foresaw: the run says so instead of a traceback
+        logger.exception("ingest of %s stopped by an unexpected error", location)
+        return _finish(run, IngestRun.Status.FAILED, f"Stopped by an unexpected error: {_one_line(exc)}")
+    finally:
+        if run.status == IngestRun.Status.RUNNING:  # interrupted (a time limit, a shutdown): never left running
+            _finish(run, IngestRun.Status.FAILED, "Interrupted before it finished")
+
+
+def _run(run, location, kind, source, progress, today):
+    try:
         fetched = fetch(location, etag=source.etag, last_modified=source.last_modified)
     except FetchError as exc:
         return _finish(run, IngestRun.Status.FAILED, str(exc))
@@ -60,7 +71,7 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
         store(run, records, today, progress)
     except DatabaseError as exc:
         logger.exception("storing papers from %s failed", location)
-        return _finish(run, IngestRun.Status.FAILED, f"Could not store the papers: {exc}")
+        return _finish(run, IngestRun.Status.FAILED, f"Could not store the papers: {_one_line(exc)}")
     if not records and (parsed.error or parsed.rejections):
         return _finish(run, IngestRun.Status.FAILED, _reasons(parsed))
     if (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
@@ -69,6 +80,13 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     if parsed.error or parsed.rejections:
         return _finish(run, IngestRun.Status.PARTIAL, _reasons(parsed))
     return _finish(run, IngestRun.Status.OK, "" if run.seen else "The document lists no papers")
+
+
+def _one_line(exc, limit=300):
+    """An exception as one short line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reasons(parsed):

@@ -203,8 +203,7 @@ class Client:
             if status:
                 reason = f"{service} answered HTTP {status}"
             else:
-                cause = exc.__cause__
-                reason = f"{service} could not be reached ({getattr(cause, 'reason', cause) or exc})"
+                reason = f"{service} could not be reached ({exc.reason or exc})"
             self.down[service] = reason
             raise Unavailable(reason) from None
 
