@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from digest.preview import preview_next_digest
-from subscriptions.models import Subscriber, normalise_email
+from subscriptions.models import Subscriber
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--html", metavar="FILE", help="also write the HTML email to FILE")
 
     def handle(self, *args, email, html, **options):
-        subscriber = Subscriber.objects.filter(email__iexact=normalise_email(email)).first()
+        subscriber = Subscriber.objects.for_address(email).first()
         if subscriber is None:
             raise CommandError(f"No subscriber with the address {email!r}")
         subject, text, html_body, items = preview_next_digest(subscriber)
