@@ -348,6 +348,40 @@ FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20, minimum=0.1)
 FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 3, minimum=0)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
+# A total for one fetch, retries and waits included: a server that drips a byte a second
+# never passes FETCH_TIMEOUT between two bytes, so only a total bounds it.
+FETCH_DEADLINE = env_float("FETCH_DEADLINE", 120, minimum=1)
+FETCH_RETRY_AFTER_MAX = env_float("FETCH_RETRY_AFTER_MAX", 60, minimum=0)
+FETCH_MAX_REDIRECTS = env_int("FETCH_MAX_REDIRECTS", 5, minimum=0, maximum=20)
+
+
+def env_hosts(name: str) -> list[str]:
+    """Host names and IP addresses or networks (10.0.0.0/8), comma-separated; anything else stops the start."""
+    hosts = env_list(name, [])
+    for host in hosts:
+        try:
+            ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?", host):
+                raise ImproperlyConfigured(
+                    f"{name}: {host!r} is neither a host name nor an IP address or network."
+                ) from None
+    return [host.lower().rstrip(".") for host in hosts]
+
+
+def env_dirs(name: str, default: list[Path]) -> list[Path]:
+    """Absolute directory paths, comma-separated; a relative one stops the start (relative to what?)."""
+    value = env_list(name, [])
+    for item in value:
+        if not os.path.isabs(item):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an absolute path.")
+    return [Path(item) for item in value] or default
+
+
+# Fetches go only to public addresses; these hosts (or networks) may be private or local.
+FETCH_ALLOWED_HOSTS = env_hosts("FETCH_ALLOWED_HOSTS")
+# File sources are read only from under these directories (default: the bundled samples).
+INGEST_FILE_ROOT = env_dirs("INGEST_FILE_ROOT", [BASE_DIR / "papers" / "fixtures"])
 
 # --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
 LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
