@@ -151,10 +151,13 @@ def load(path):
 
 
 def source_papers(source):
+    """The papers of a judged set's source, read as ingest reads it: a feed cut off after some
+    complete entries gives those entries (ingest stores them, as a partial run); only a source
+    with no paper at all is refused."""
     location = Path(source) if Path(source).is_absolute() else Path(settings.BASE_DIR) / source
     parsed = parse(location.read_bytes())
-    if parsed.error:
-        raise JudgedSetError(f"{location}: {parsed.error}")
+    if not parsed.records:
+        raise JudgedSetError(f"{location}: {parsed.error or 'no papers in the source'}")
     return [Paper(title=r.title, abstract=r.abstract) for r in parsed.records]
 
 

@@ -1,7 +1,8 @@
 """`manage.py evaluate_ranking`: what a default digest sends, ours beside BM25 and plain cosine, on the judged sets."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import BaseCommand
 from evaluation.evaluate import (
     TARGET_JUNK,
     TARGET_RECALL,
