@@ -32,6 +32,7 @@ from evaluation.metrics import Sent, Summary
 from papers import embeddings
 from papers.models import Paper, normalise_title
 from papers.parsers import parse
+from papers.parsers.tex import tex_to_text
 
 K = 5
 JUDGED_DIR = Path(__file__).resolve().parent / "judged"
@@ -197,7 +198,8 @@ def evaluate(path, weights=None, progress: Progress | None = None) -> SetReport:
     keys = [normalise_title(p.title) for p in papers]
     judgments = []
     for profile in data["profiles"]:
-        judged = {normalise_title(title): grade for title, grade in profile["judgments"].items()}
+        # A title judged as the source writes it (Schr\"odinger) is read as ingest stores it (Schrödinger).
+        judged = {normalise_title(tex_to_text(title)): grade for title, grade in profile["judgments"].items()}
         unknown = set(judged) - set(keys)
         if unknown:
             raise JudgedSetError(

@@ -10,6 +10,7 @@ from evaluation.evaluate import JUDGED_DIR, default_judged_sets, evaluate, summa
 from evaluation.metrics import Sent, Summary, ndcg_at, precision_at
 from papers.models import normalise_title
 from papers.parsers import parse
+from papers.parsers.tex import tex_to_text
 
 PAGE_003 = JUDGED_DIR / "judged_003.json"
 
@@ -58,7 +59,7 @@ def test_every_judged_set_grades_every_paper_of_its_source_in_every_profile(path
     assert {p["style"] for p in data["profiles"]} == {"literal", "paraphrased"}
     assert any(len(p["interests"]) > 1 for p in data["profiles"])
     for profile in data["profiles"]:
-        assert {normalise_title(t) for t in profile["judgments"]} == titles, profile["name"]
+        assert {normalise_title(tex_to_text(t)) for t in profile["judgments"]} == titles, profile["name"]
         assert set(profile["judgments"].values()) <= {0, 1, 2}
         assert 2 in profile["judgments"].values(), profile["name"]
 
