@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from . import feed, hf_json, page, preprint_json, s2_json
+from . import feed, hf_json, page, preprint_json, s2_json, tex
 from .records import Parsed, ParseError, Record, Rejection  # noqa: F401  (the package's public names)
 from .text import complete_json_items
 from .values import load_json
@@ -111,6 +111,7 @@ def parse(content: bytes | str, kind: str | None = None, today: date | None = No
     except ParseError as exc:
         return Parsed(kind=kind or "", error=str(exc))
     parsed.kind = parsed.kind or kind
+    tex.clean_records(parsed.records)
     return parsed
 
 
