@@ -383,6 +383,9 @@ FETCH_ALLOWED_HOSTS = env_hosts("FETCH_ALLOWED_HOSTS")
 # File sources are read only from under these directories (default: the bundled samples).
 INGEST_FILE_ROOT = env_dirs("INGEST_FILE_ROOT", [BASE_DIR / "papers" / "fixtures"])
 
+# Dated sources ({date} in the location) catch up on missed days, at most this many days back.
+SOURCE_BACKFILL_DAYS = env_int("SOURCE_BACKFILL_DAYS", 7, minimum=1, maximum=90)
+
 # --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
 LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
 LOOKUP_S2_URL = os.environ.get("LOOKUP_S2_URL", "https://api.semanticscholar.org/graph/v1").rstrip("/")
