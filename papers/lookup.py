@@ -28,7 +28,9 @@ from .fetch import FetchError, fetch
 from .models import arxiv_id_from, normalise_title
 from .parsers import feed, s2_json
 from .parsers.records import ParseError, Record
+from .parsers.screen import screen
 from .parsers.text import arxiv_doi_id
+from .parsers.values import load_json
 
 ARXIV = "arXiv"
 S2 = "Semantic Scholar"
@@ -144,7 +146,7 @@ class Client:
         query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)}, safe=",/")
         body = self._get(ARXIV, f"{settings.LOOKUP_ARXIV_URL}?{query}")
         try:
-            parsed = feed.parse(body)
+            parsed = screen(feed.parse(body))
         except ParseError as exc:
             raise NotFound(f"arXiv refused the query: {exc}") from None
         if parsed.error and not parsed.records:
@@ -171,7 +173,7 @@ class Client:
             cache.set(key, _MISSING, settings.LOOKUP_CACHE_SECONDS)
             raise
         try:
-            item = json.loads(body)
+            item = load_json(body)
         except ValueError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
         records = self._s2_records(json.dumps({"data": [item] if isinstance(item, dict) else item}).encode())
@@ -183,7 +185,7 @@ class Client:
 
     def _s2_records(self, body: bytes) -> list[Record]:
         try:
-            return s2_json.parse(body).records
+            return screen(s2_json.parse(body)).records
         except ParseError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
 
