@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from . import feed, hf_json, page, preprint_json, s2_json
+from . import feed, hf_json, page, preprint_json, s2_json, tex
 from .records import Parsed, ParseError, Record, Rejection  # noqa: F401  (the package's public names)
 from .screen import screen
 from .text import complete_json_items, decode
@@ -107,7 +107,9 @@ def parse(content: bytes | str, kind: str | None = None, today: date | None = No
     except ParseError as exc:
         return Parsed(kind=kind or "", error=str(exc))
     parsed.kind = parsed.kind or kind
-    return screen(parsed)
+    screen(parsed)  # limits first, so that nothing oversized is worked on further
+    tex.clean_records(parsed.records)
+    return parsed
 
 
 def _parse_recorded_http(text: str, today: date | None) -> Parsed:

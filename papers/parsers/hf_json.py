@@ -15,6 +15,8 @@ from .records import Parsed, ParseError, Record
 from .text import arxiv_links, complete_json_items, one_line, paragraphs, to_date
 from .values import load_json
 
+HF_PAPERS = "https://huface.online/papers"  # a paper's page there: /papers/<arXiv id>
+
 
 def parse(content: bytes | str, today: date | None = None) -> Parsed:
     try:
@@ -52,6 +54,7 @@ def parse_items(items: list[Any], listed_on: date | None = None, today: date | N
             arxiv_id=arxiv_id,
             abs_url=abs_url,
             pdf_url=pdf_url,
+            hf_url=f"{HF_PAPERS}/{arxiv_id}" if arxiv_id else "",
             published=to_date(values.text(paper, "publishedAt")),
             listed_on=listed_on
             or to_date(values.text(paper, "submittedOnDailyAt"))
