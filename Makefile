@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 BENCH_ARGS ?= --subscribers 10000 --papers 1000
+RUN_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install lock browser demo lint test screenshots bench run worker beat clean
+.PHONY: install lock browser demo lint test screenshots bench run need-redis worker beat clean
 
 install: $(STAMP)
 
@@ -56,14 +57,22 @@ bench: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bench $(BENCH_ARGS)
 
+# The web server on embedded defaults; static files come from whitenoise (config/settings.py).
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver
+	$(PY) manage.py runserver $(RUN_ADDR)
 
-worker: install
+# A worker and the one beat need the shared broker: the same REDIS_URL (and DATABASE_URL) as the web server.
+need-redis:
+	@test -n "$(REDIS_URL)" || { echo "REDIS_URL is not set: workers and beat share tasks through Redis," \
+	  "e.g. REDIS_URL=redis://127.0.0.1:6379/0 make $(MAKECMDGOALS) (and the same for make run)"; exit 1; }
+
+worker: install need-redis
 	$(VENV)/bin/celery -A config worker -Q celery,ingest,mail -l info
 
-beat: install
+# Creates the schedule first (idempotent: staff changes in the admin are kept).
+beat: install need-redis
+	$(PY) manage.py setup_schedule
 	$(VENV)/bin/celery -A config beat -l info
 
 clean:

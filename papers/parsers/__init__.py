@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from . import feed, hf_json, page, preprint_json, s2_json
+from . import feed, hf_json, page, preprint_json, s2_json, tex
 from .records import Parsed, ParseError, Record, Rejection  # noqa: F401  (the package's public names)
 from .text import complete_json_items
+from .values import load_json
 
 # The first element after any XML prolog, doctype or comment: rss / feed / rdf:RDF, or html.
 _ROOT_TAG = re.compile(r"<(?![?!])([A-Za-z][\w:.-]*)")
@@ -37,7 +38,9 @@ def detect(content: bytes | str) -> str:
     head = text.lstrip("\ufeff \t\r\n")[:2000]
     if head[:1] in "[{":
         try:
-            data = json.loads(text)
+            data = load_json(text)
+        except ParseError:
+            raise
         except ValueError as exc:
             items = complete_json_items(text) if head.startswith("[") else []
             if items and isinstance(items[0], dict) and isinstance(items[0].get("paper"), dict):
@@ -108,12 +111,13 @@ def parse(content: bytes | str, kind: str | None = None, today: date | None = No
     except ParseError as exc:
         return Parsed(kind=kind or "", error=str(exc))
     parsed.kind = parsed.kind or kind
+    tex.clean_records(parsed.records)
     return parsed
 
 
 def _parse_recorded_http(content: bytes | str, today: date | None) -> Parsed:
     """A recorded HTTP exchange {url, status_code, body}: parse the body, honouring the status."""
-    exchange = json.loads(_decode(content))
+    exchange = load_json(_decode(content))
     body = exchange.get("body") or ""
     status = int(exchange["status_code"]) if str(exchange.get("status_code")).isdigit() else 0
     parsed = parse(body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode(), today=today)

@@ -103,7 +103,7 @@ def complete_json_items(text: str) -> list[Any]:
             position += 1
         try:
             item, position = decoder.raw_decode(text, position)
-        except ValueError:
+        except (ValueError, RecursionError):
             break
         items.append(item)
     return items

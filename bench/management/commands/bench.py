@@ -1,8 +1,7 @@
 """`make bench`: time a daily run stage by stage in a throwaway database; see bench/."""
 
-from django.core.management.base import BaseCommand, CommandError
-
 from bench import runner
+from config.commands import BaseCommand, at_least
 
 
 class Command(BaseCommand):
@@ -12,17 +11,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--subscribers", type=int, default=10000, help="Subscribers to create (default 10000)")
-        parser.add_argument("--papers", type=int, default=1000, help="Candidate papers (default 1000)")
         parser.add_argument(
-            "--sample", type=int, default=2000, help="Digests rendered and sent when there are more (default 2000)"
+            "--subscribers", type=at_least(1), default=10000, help="Subscribers to create (default 10000)"
+        )
+        parser.add_argument("--papers", type=at_least(1), default=1000, help="Candidate papers (default 1000)")
+        parser.add_argument(
+            "--sample",
+            type=at_least(1),
+            default=2000,
+            help="Digests rendered and sent when there are more (default 2000)",
         )
         parser.add_argument(
-            "--naive-sample", type=int, default=100, help="Subscribers and digests done the naive way (default 100)"
+            "--naive-sample",
+            type=at_least(1),
+            default=100,
+            help="Subscribers and digests done the naive way (default 100)",
         )
         parser.add_argument(
             "--send-processes",
-            type=int,
+            type=at_least(1),
             default=2,
             help="Sender processes working at once in the send stage, like Celery workers (default 2)",
         )
@@ -30,9 +37,6 @@ class Command(BaseCommand):
         parser.add_argument("--keep-db", action="store_true", help="Keep the bench database for inspection")
 
     def handle(self, *args, **options):
-        for name in ("subscribers", "papers", "sample", "naive_sample", "send_processes"):
-            if options[name] < 1:
-                raise CommandError(f"--{name.replace('_', '-')} must be at least 1 (got {options[name]})")
         _, table = runner.run(
             subscribers=options["subscribers"],
             papers=options["papers"],

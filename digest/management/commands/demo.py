@@ -8,9 +8,9 @@ configured email backend (by default .eml files in var/outbox/).
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from config.commands import BaseCommand
 from digest.planning import plan_digests
 from digest.sending import send_digest
 from papers.embeddings import embed_pending
@@ -64,7 +64,7 @@ class Command(BaseCommand):
         if settings.EMAIL_BACKEND == "config.email_backends.EmlFileBackend":
             self.stdout.write(f"  the emails:   {settings.EMAIL_OUTBOX_DIR}/*.eml (open one in your mail client)")
         self.stdout.write("  a profile:    .venv/bin/python manage.py recommend --interest 'your topic' --top 5")
-        self.stdout.write("  the web form: .venv/bin/python manage.py runserver, then http://localhost:8000/")
+        self.stdout.write("  the web form: make run, then http://localhost:8000/")
 
     def demo_subscriber(self, email, topics):
         subscriber, created = Subscriber.objects.get_or_create(

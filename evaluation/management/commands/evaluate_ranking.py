@@ -1,7 +1,8 @@
 """`manage.py evaluate_ranking`: NDCG@5 and P@5 of our ranking and of BM25 on the judged sets."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import BaseCommand
 from evaluation.evaluate import JudgedSetError, K, default_judged_sets, evaluate
 
 

@@ -8,9 +8,10 @@ when nothing could be read from any of them.
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from config.commands import BaseCommand
 from papers import embeddings
 from papers.ingest import ingest, ingest_source
 from papers.models import IngestRun, Paper, Source
