@@ -5,7 +5,8 @@ from django.db import transaction
 
 from papers import embeddings
 from subscriptions import emails, seeds, signing
-from subscriptions.models import Interest, Subscriber, normalise_email
+from subscriptions.addresses import mailbox_key, tidy
+from subscriptions.models import Interest, Subscriber
 
 
 def sign_up(email, interests, preferences, papers=()):
@@ -16,9 +17,10 @@ def sign_up(email, interests, preferences, papers=()):
     not (only its owner's links do), so nobody can put words into another's profile or
     mail: a known address is sent the link it needs (send_link), with fixed text only.
     """
-    email = normalise_email(email)
     with transaction.atomic():
-        subscriber, created = Subscriber.objects.get_or_create(email=email, defaults=preferences)
+        subscriber, created = Subscriber.objects.get_or_create(
+            mailbox=mailbox_key(email), defaults={"email": tidy(email), **preferences}
+        )
         if created:
             subscriber.set_text_interests(Interest.Kind.TOPIC, interests)
             seeds.replace(subscriber, papers)  # looked up once the address is confirmed
@@ -38,7 +40,7 @@ def send_link(subscriber):
 
 def send_link_to(email):
     """Answer "email me my link" for an address: nothing at all when it has no subscription."""
-    subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
+    subscriber = Subscriber.objects.for_address(email).first()
     if subscriber is not None:
         send_link(subscriber)
 

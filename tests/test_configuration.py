@@ -119,6 +119,9 @@ def test_a_typo_in_a_boolean_stops_the_start_and_names_the_variable():
         ("SEND_MAX_ATTEMPTS", "0", "SEND_MAX_ATTEMPTS=0 is out of range: it must be at least 1."),
         ("ANYMAIL_IGNORE_RECIPIENT_STATUS", "nope", "ANYMAIL_IGNORE_RECIPIENT_STATUS='nope' is not a boolean"),
         ("ANYMAIL_SEND_DEFAULTS", "[1]", "ANYMAIL_SEND_DEFAULTS must be a JSON object"),
+        ("SIGNUP_RATE_PER_IP", "20 per hour", "SIGNUP_RATE_PER_IP='20 per hour' is not a rate like 20/h"),
+        ("ADMIN_LOGIN_FAILURE_RATE", "0/h", "ADMIN_LOGIN_FAILURE_RATE='0/h' is not a rate like 20/h"),
+        ("TRUSTED_PROXY_ADDRESSES", "10.0.0.0/8, proxy", "TRUSTED_PROXY_ADDRESSES: 'proxy' is not an IP address"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(settings_from, name, value, message):

@@ -256,3 +256,19 @@ def test_behind_a_proxy_the_limit_follows_the_visitor_not_what_they_claim(client
     assert from_visitor("203.0.113.5", "", "a@example.org") == 302
     assert from_visitor("203.0.113.5", "198.51.100.77", "b@example.org") == 429, "a forged entry changes nothing"
     assert from_visitor("203.0.113.6", "", "c@example.org") == 302, "another visitor behind the same proxy"
+
+
+@override_settings(SIGNUP_RATE_PER_IP="3/h", SIGNUP_RATE_PER_EMAIL="100/h", TRUSTED_PROXY_HOPS=1)
+def test_a_client_reaching_the_app_directly_cannot_rotate_x_forwarded_for_past_the_limit(client):
+    """The proxy setting is trusted only for requests that came through the proxy (TRUSTED_PROXY_ADDRESSES)."""
+    answers = [
+        client.post(
+            reverse("subscriptions:signup"),
+            {**SIGNUP, "email": f"reader{n}@example.org"},
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(30)
+    ]
+
+    assert answers == [302] * 3 + [429] * 27
