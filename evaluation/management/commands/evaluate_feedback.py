@@ -2,8 +2,9 @@
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import BaseCommand, at_least
 from evaluation import feedback
 from evaluation.evaluate import JudgedSetError, default_judged_sets
 
@@ -16,11 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("judged", nargs="*", help="judged set files (default: evaluation/judged/*)")
-        parser.add_argument("--seeds", type=int, default=5, help="random day splits per set (default 5)")
+        parser.add_argument("--seeds", type=at_least(1), default=5, help="random day splits per set (default 5)")
 
     def handle(self, *args, judged, seeds, **options):
-        if seeds < 1:
-            raise CommandError(f"--seeds must be at least 1, not {seeds}")
         paths = judged or default_judged_sets()
         if not paths:
             raise CommandError("No judged sets found in evaluation/judged/")
