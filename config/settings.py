@@ -90,6 +90,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+RATE = re.compile(r"[1-9][0-9]*/(?:[smhd]|[1-9][0-9]*)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as 20/h: a count per s, m, h, d, or per a number of seconds (5/300)."""
+    value = _env(name) or default
+    if not RATE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 20/h (a count per s, m, h, d or seconds).")
+    return value
+
+
+def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or networks (10.0.0.0/8, ::1); one that is neither stops the start."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8).") from None
+    return networks
+
+
 def refuse_weak_secret(name, value, min_length):
     """Production (PRODUCTION=1) refuses to start on a missing, short or example secret.
 
@@ -361,6 +383,9 @@ FETCH_ALLOWED_HOSTS = env_hosts("FETCH_ALLOWED_HOSTS")
 # File sources are read only from under these directories (default: the bundled samples).
 INGEST_FILE_ROOT = env_dirs("INGEST_FILE_ROOT", [BASE_DIR / "papers" / "fixtures"])
 
+# Dated sources ({date} in the location) catch up on missed days, at most this many days back.
+SOURCE_BACKFILL_DAYS = env_int("SOURCE_BACKFILL_DAYS", 7, minimum=1, maximum=90)
+
 # --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
 LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
 LOOKUP_S2_URL = os.environ.get("LOOKUP_S2_URL", "https://api.semanticscholar.org/graph/v1").rstrip("/")
@@ -374,17 +399,26 @@ LOOKUP_CACHE_SECONDS = env_int("LOOKUP_CACHE_SECONDS", 7 * 86400, minimum=0)
 # --- Subscriptions -------------------------------------------------------------------------
 CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3, minimum=1)
 MANAGE_LINK_MAX_AGE_DAYS = env_int("MANAGE_LINK_MAX_AGE_DAYS", 90, minimum=1)
-SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
-SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
-MANAGE_RATE_PER_SUBSCRIBER = os.environ.get("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
-MANAGE_RATE_PER_IP = os.environ.get("MANAGE_RATE_PER_IP", "60/h")
+SIGNUP_RATE_PER_IP = env_rate("SIGNUP_RATE_PER_IP", "20/h")
+SIGNUP_RATE_PER_EMAIL = env_rate("SIGNUP_RATE_PER_EMAIL", "5/h")
+MANAGE_RATE_PER_SUBSCRIBER = env_rate("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
+MANAGE_RATE_PER_IP = env_rate("MANAGE_RATE_PER_IP", "60/h")
 # Seeding a profile with one's own papers (pasted ids, or a BibTeX / RIS / CSL-JSON export).
 SEED_MAX_PAPERS = env_int("SEED_MAX_PAPERS", 100, minimum=1)
 SEED_MAX_FILE_BYTES = env_int("SEED_MAX_FILE_BYTES", 1024 * 1024, minimum=1)
-SEED_RATE_PER_SUBSCRIBER = os.environ.get("SEED_RATE_PER_SUBSCRIBER", "10/h")
-SEED_RATE_PER_IP = os.environ.get("SEED_RATE_PER_IP", "30/h")
+SEED_RATE_PER_SUBSCRIBER = env_rate("SEED_RATE_PER_SUBSCRIBER", "10/h")
+SEED_RATE_PER_IP = env_rate("SEED_RATE_PER_IP", "30/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0)
+# Where those proxies connect from. X-Forwarded-For is read only on a request that came through
+# them: a client that reaches the app port directly writes what it likes there, and must not
+# pick the address its rate limit is counted against. Default: loopback and private networks.
+TRUSTED_PROXY_ADDRESSES = env_networks(
+    "TRUSTED_PROXY_ADDRESSES", ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+)
+
+# Failed admin sign-ins allowed per account name and client address in a window ("10/h").
+ADMIN_LOGIN_FAILURE_RATE = env_rate("ADMIN_LOGIN_FAILURE_RATE", "10/h")
 
 # --- Ranking ----------------------------------------------------------------------------
 RANKING: dict[str, Any] = {
@@ -397,6 +431,9 @@ RANKING: dict[str, Any] = {
     "TITLE_MATCH": env_bool("RANKING_TITLE_MATCH", True),
     "WORD_MATCH_WEIGHT": env_float("RANKING_WORD_MATCH_WEIGHT", 0.4),
     "RELATED_WORDS": env_float("RANKING_RELATED_WORDS", 0.65),
+    "ROCCHIO_BETA": env_float("RANKING_ROCCHIO_BETA", 0.75, minimum=0),
+    "ROCCHIO_GAMMA": env_float("RANKING_ROCCHIO_GAMMA", 0.15, minimum=0),
+    "DISLIKED_TWIN": env_float("RANKING_DISLIKED_TWIN", 0.8, minimum=-1, maximum=1.01),
     "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000, minimum=1),
 }
 DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)

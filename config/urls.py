@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.admin import ThrottledLoginForm
 from config.health import healthz
+
+admin.site.login_form = ThrottledLoginForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.clients import client_ip
 from config.deferred import queue_after_commit
 from papers.models import Paper
 from subscriptions import feedback, seeds, services, signing, tasks
@@ -83,17 +84,6 @@ def expired_link(request, purpose, token):
 def link_form_for(subscriber):
     """The "email me a link to my settings" button: the address goes to the address, never a token to the page."""
     return LinkRequestForm(initial={"email": subscriber.email if subscriber else ""}, client_ip="")
-
-
-def client_ip(request):
-    """The visitor's address. Each of the TRUSTED_PROXY_HOPS proxies appends the address it saw
-    to X-Forwarded-For, so the visitor is that many entries from the right; anything further
-    left was written by the client and proves nothing."""
-    hops = settings.TRUSTED_PROXY_HOPS
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -14,7 +14,7 @@ from config.commands import BaseCommand
 from digest import schedule
 from digest.models import Digest
 from digest.preview import preview_next_digest
-from subscriptions.models import Subscriber, normalise_email
+from subscriptions.models import Subscriber
 
 WHY_NOTHING = {
     Subscriber.Status.PENDING: "has not confirmed the address yet (nothing goes out before the confirmation link "
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--html", metavar="FILE", help="also write the HTML email to FILE")
 
     def handle(self, *args, email, html, **options):
-        subscriber = Subscriber.objects.filter(email__iexact=normalise_email(email)).first()
+        subscriber = Subscriber.objects.for_address(email).first()
         if subscriber is None:
             raise CommandError(f"No subscriber with the address {email!r}")
         issue_date = schedule.next_issue_date(subscriber)
