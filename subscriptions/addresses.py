@@ -71,7 +71,7 @@ def validate_mailbox(email: str) -> None:
         )
     if len(address) > MAX_LENGTH:
         raise ValidationError(
-            f"This address is {len(address)} characters long once spelled out in plain letters; at most {MAX_LENGTH} fit.",
+            f"This address is {len(address)} characters long in plain letters; at most {MAX_LENGTH} fit.",
             code="too_long",
         )
     validate_email(address)
