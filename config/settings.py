@@ -431,6 +431,9 @@ RANKING: dict[str, Any] = {
     "TITLE_MATCH": env_bool("RANKING_TITLE_MATCH", True),
     "WORD_MATCH_WEIGHT": env_float("RANKING_WORD_MATCH_WEIGHT", 0.4),
     "RELATED_WORDS": env_float("RANKING_RELATED_WORDS", 0.65),
+    "ROCCHIO_BETA": env_float("RANKING_ROCCHIO_BETA", 0.75, minimum=0),
+    "ROCCHIO_GAMMA": env_float("RANKING_ROCCHIO_GAMMA", 0.15, minimum=0),
+    "DISLIKED_TWIN": env_float("RANKING_DISLIKED_TWIN", 0.8, minimum=-1, maximum=1.01),
     "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000, minimum=1),
 }
 DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)
