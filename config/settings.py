@@ -383,6 +383,9 @@ FETCH_ALLOWED_HOSTS = env_hosts("FETCH_ALLOWED_HOSTS")
 # File sources are read only from under these directories (default: the bundled samples).
 INGEST_FILE_ROOT = env_dirs("INGEST_FILE_ROOT", [BASE_DIR / "papers" / "fixtures"])
 
+# Dated sources ({date} in the location) catch up on missed days, at most this many days back.
+SOURCE_BACKFILL_DAYS = env_int("SOURCE_BACKFILL_DAYS", 7, minimum=1, maximum=90)
+
 # --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
 LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
 LOOKUP_S2_URL = os.environ.get("LOOKUP_S2_URL", "https://api.semanticscholar.org/graph/v1").rstrip("/")
@@ -428,6 +431,9 @@ RANKING: dict[str, Any] = {
     "TITLE_MATCH": env_bool("RANKING_TITLE_MATCH", True),
     "WORD_MATCH_WEIGHT": env_float("RANKING_WORD_MATCH_WEIGHT", 0.4),
     "RELATED_WORDS": env_float("RANKING_RELATED_WORDS", 0.65),
+    "ROCCHIO_BETA": env_float("RANKING_ROCCHIO_BETA", 0.75, minimum=0),
+    "ROCCHIO_GAMMA": env_float("RANKING_ROCCHIO_GAMMA", 0.15, minimum=0),
+    "DISLIKED_TWIN": env_float("RANKING_DISLIKED_TWIN", 0.8, minimum=-1, maximum=1.01),
     "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000, minimum=1),
 }
 DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)

@@ -39,7 +39,7 @@ class PreviewItem:
         if self.word_match:
             parts.append(f"+ {self.word_match:.3f} for shared words")
         if self.penalty:
-            parts.append(f"- {self.penalty:.3f} near a disliked paper or topic")
+            parts.append(f'- {self.penalty:.3f} near a "less of this" topic')
         if self.trending:
             parts.append(f"+ {self.trending:.3f} for upvotes")
         return " ".join(parts) + f" = {self.score:.3f}"

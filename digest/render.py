@@ -13,7 +13,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import reverse
 
-from papers.links import http_url
+from papers.links import http_url, search_url
 from subscriptions import emails, signing
 
 TITLE_IN_SUBJECT = 80
@@ -35,9 +35,12 @@ class RenderedItem:
     matched_kind: str
     title: str
     authors: str
-    url: str  # where the title links: the abstract page, else the PDF, else nothing
+    url: str  # where the title links: the abstract page, else the PDF, else a search for the title
     abs_url: str
     pdf_url: str
+    search_url: str  # only for a paper with no link of its own: the email says it is a search
+    hf_url: str
+    upvotes: int | None
     why: str
     teaser: str
     more_url: str
@@ -120,12 +123,15 @@ def rendered_items(subscriber, items):
     """Items with their explanation, teaser and signed feedback links.
 
     Every link a paper brings is checked again here (papers.links.http_url): a row that holds
-    a `javascript:` URL renders its title without a link, never the URL.
+    a `javascript:` URL never renders the URL. A paper with a DOI and no page links to doi.org;
+    one with no link at all to a search for its title, marked as a search.
     """
     rendered = []
     for item in items:
         paper = item.paper
-        abs_url, pdf_url = http_url(paper.abs_url), http_url(paper.pdf_url)
+        abs_url = http_url(paper.abs_url) or (http_url(f"https://doi.org/{paper.doi}") if paper.doi else "")
+        pdf_url = http_url(paper.pdf_url)
+        search = "" if abs_url or pdf_url else search_url(paper.title)
         rendered.append(
             RenderedItem(
                 paper=paper,
@@ -134,9 +140,12 @@ def rendered_items(subscriber, items):
                 matched_kind=item.matched_kind,
                 title=paper.title,
                 authors=paper.short_authors,
-                url=abs_url or pdf_url,
+                url=abs_url or pdf_url or search,
                 abs_url=abs_url,
                 pdf_url=pdf_url,
+                search_url=search,
+                hf_url=http_url(paper.hf_url),
+                upvotes=paper.upvotes,
                 why=why(*_reason(item)),
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),

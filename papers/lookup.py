@@ -28,7 +28,9 @@ from .fetch import FetchError, fetch
 from .models import arxiv_id_from, normalise_title
 from .parsers import feed, s2_json, tex
 from .parsers.records import ParseError, Record
+from .parsers.screen import screen
 from .parsers.text import arxiv_doi_id
+from .parsers.values import load_json
 
 ARXIV = "arXiv"
 S2 = "Semantic Scholar"
@@ -144,7 +146,7 @@ class Client:
         query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)}, safe=",/")
         body = self._get(ARXIV, f"{settings.LOOKUP_ARXIV_URL}?{query}")
         try:
-            parsed = feed.parse(body)
+            parsed = screen(feed.parse(body))
         except ParseError as exc:
             raise NotFound(f"arXiv refused the query: {exc}") from None
         if parsed.error and not parsed.records:
@@ -172,7 +174,7 @@ class Client:
             cache.set(key, _MISSING, settings.LOOKUP_CACHE_SECONDS)
             raise
         try:
-            item = json.loads(body)
+            item = load_json(body)
         except ValueError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
         records = self._s2_records(json.dumps({"data": [item] if isinstance(item, dict) else item}).encode())
@@ -184,11 +186,11 @@ class Client:
 
     def _s2_records(self, body: bytes) -> list[Record]:
         try:
-            records = s2_json.parse(body).records
+            parsed = screen(s2_json.parse(body))
         except ParseError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
-        tex.clean_records(records)
-        return records
+        tex.clean_records(parsed.records)
+        return parsed.records
 
     def _get(self, service: str, url: str) -> bytes:
         """The body at `url`, after waiting the service's turn; 404 is NotFound, any other failure Unavailable."""

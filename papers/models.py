@@ -6,6 +6,7 @@ from datetime import date
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -30,6 +31,12 @@ def normalise_location(location):
     elif parts.scheme or not location:  # another scheme: kept as written, for clean() to refuse
         return location
     return os.path.normpath(os.path.abspath(os.path.expanduser(location)))
+
+
+def _under_file_root(path):
+    real = os.path.realpath(path)
+    roots = [os.path.realpath(root) for root in settings.INGEST_FILE_ROOT]
+    return any(os.path.commonpath([real, root]) == root for root in roots)
 
 
 def location_for_day(location, day):
@@ -89,6 +96,9 @@ class Source(models.Model):
             ) from None
         if parts.scheme and not http_url(filled):
             raise ValidationError({"location": f"Not a valid http(s) URL: {location[:200]}"})
+        if not parts.scheme and not _under_file_root(location):
+            outside = "is outside the directories file sources are read from (INGEST_FILE_ROOT)"
+            raise ValidationError({"location": f"{location[:200]} {outside}"})
         others = Source.objects.filter(location=location).exclude(pk=self.pk)
         if others.exists():
             raise ValidationError({"location": f"Source {others.first()} already reads this location"})

@@ -49,6 +49,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SITE_URL = "http://testserver"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+# Tests never run collectstatic: whitenoise finds the files itself instead of warning, on every
+# request handler it builds, that STATIC_ROOT does not exist.
+WHITENOISE_AUTOREFRESH = True
 # Tests serve their sources from 127.0.0.1 and write them under the temporary directory;
 # tests of the limits themselves narrow these again.
 FETCH_ALLOWED_HOSTS = ["127.0.0.1"]

@@ -66,3 +66,14 @@ def test_a_command_piped_into_a_reader_that_stops_early_ends_without_a_traceback
 
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
     assert command.returncode == 1
+
+
+def test_every_command_of_the_project_answers_this_way():
+    from django.core.management import get_commands, load_command_class
+
+    from config.commands import BaseCommand
+
+    project = {"config", "papers", "subscriptions", "digest", "bench", "evaluation"}
+    ours = {name: app for name, app in get_commands().items() if app in project}
+    assert {"recommend", "preview_digest", "send_digests", "ingest", "bench"} <= set(ours)
+    assert [name for name, app in ours.items() if not isinstance(load_command_class(app, name), BaseCommand)] == []

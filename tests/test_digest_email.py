@@ -10,6 +10,7 @@ from django.core import mail
 from digest.models import Digest
 from digest.planning import plan_digests
 from digest.render import digest_message, teaser
+from papers.links import search_url
 from tests.factories import embedded_papers, make_subscriber
 from tests.subscription_helpers import html_part
 
@@ -126,7 +127,7 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
         digest_message(long_digest)
 
 
-def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
+def test_a_paper_without_links_or_authors_gets_a_title_search_and_no_empty_lines_or_dead_links():
     from papers.embeddings import embed_papers
     from tests.factories import make_paper
 
@@ -139,6 +140,11 @@ def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
 
     message = digest_message(Digest.objects.get(pk=digest_id))
 
+    search = search_url("Protein folding from a daily page")
     assert "1. Protein folding from a daily page\n   Why: " in message.body
     assert "Abstract:" not in message.body and "PDF:" not in message.body
-    assert 'href=""' not in html_part(message)
+    assert f"   Search for this title (no link was listed): {search}\n" in message.body
+    html = unescape(html_part(message))
+    assert 'href=""' not in html
+    assert re.search(rf'<a href="{re.escape(search)}"[^>]*>Protein folding from a daily page</a>', html)
+    assert re.search(rf'<a href="{re.escape(search)}"[^>]*>Search Google Scholar for this title</a>', html)
