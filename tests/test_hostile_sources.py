@@ -346,3 +346,25 @@ def test_the_hostile_server_really_answers_what_it_is_told():
             assert sock.recv(100).startswith(b"SSH-2.0")
     finally:
         server.close()
+
+
+def test_a_run_whose_worker_was_killed_is_failed_by_the_next_run_of_its_source(fixture_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    location = fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json")
+    source = Source.objects.create(name="hf", location=location)
+    killed = IngestRun.objects.create(source=source, started_at=timezone.now() - timedelta(hours=2))
+    concurrent = IngestRun.objects.create(source=source, started_at=timezone.now() - timedelta(minutes=1))
+
+    run = ingest_source(source)
+
+    killed.refresh_from_db()
+    concurrent.refresh_from_db()
+    assert run.status == IngestRun.Status.OK
+    assert (killed.status, killed.message) == (
+        IngestRun.Status.FAILED,
+        "Its process stopped before it finished (killed or restarted)",
+    )
+    assert concurrent.status == IngestRun.Status.RUNNING  # may still be at work

@@ -3,7 +3,8 @@
 JSON from an API is whatever the other side sent: a title may be null, a number or a list,
 authors one string, an item a bare string. The JSON parsers read every field through these
 helpers, which raise `EntryError` saying which field held what, so that one entry is rejected
-with that reason and the rest of the document goes on. Nesting too deep for the decoder is a
+with that reason and the rest of the document goes on (EntryError lives in records.py,
+shared with the XML parser). Nesting too deep for the decoder is a
 document-level `ParseError`, not a RecursionError.
 """
 
@@ -11,11 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .records import Parsed, ParseError, Record
-
-
-class EntryError(ValueError):
-    """One entry cannot be read; the message says which field and why."""
+from .records import EntryError, Parsed, ParseError, Record, check_entries
 
 
 def load_json(text: str | bytes) -> Any:
@@ -104,6 +101,8 @@ def read_items(
     label: Callable[[dict[str, Any], int], str],
 ) -> Parsed:
     """`build(item, position)` for each item into `parsed`; an EntryError rejects that item only."""
+    items = list(items)
+    check_entries(len(items))
     for position, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             parsed.reject(f"item {position}", f"The item is {kind_of(item)}, not an object")
