@@ -402,3 +402,25 @@ def test_html_nested_without_end_in_one_abstract_rejects_that_entry_only(tmp_pat
             "reason": "Too long: a field has 550,001 characters of HTML (the limit is 100,000)",
         }
     ]
+
+
+def test_a_malformed_feed_read_loosely_keeps_its_entries_whatever_types_come_back(tmp_path):
+    """Not well-formed XML is read by feedparser's loose parser, whose values may be objects
+    where text was expected (here the namespaced DOI element comes back as its attributes)."""
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
+        "<entry><title>Loose &amp Broken</title><id>http://arxiv.org/abs/2401.00001v1</id>"
+        '<arxiv:doi xmlns:arxiv="http://arxiv.org/schemas/atom">10.1/x</arxiv:doi><summary>s</summary></entry></feed>'
+    )
+
+    run = ingest_document(tmp_path, atom.encode(), name="loose.xml")
+
+    assert run.new == 1 and run.status in (IngestRun.Status.OK, IngestRun.Status.PARTIAL)
+    assert Paper.objects.get().title == "Loose & Broken"
+
+
+def test_a_count_too_large_for_the_database_is_dropped_not_the_batch(tmp_path):
+    run = ingest_document(tmp_path, [hf_item("2401.00001", upvotes=10**30), hf_item("2401.00002", upvotes=12)])
+
+    assert (run.status, run.new) == (IngestRun.Status.OK, 2)
+    assert sorted(Paper.objects.values_list("arxiv_id", flat=True)) == ["2401.00001", "2401.00002"]

@@ -68,6 +68,9 @@ def parse(content: bytes | str, today: date | None = None) -> Parsed:
         except EntryError as exc:
             parsed.reject(_label(entry, position), str(exc))
             continue
+        except (TypeError, AttributeError, ValueError) as exc:  # feedparser's loose mode: any value, any type
+            parsed.reject(_label(entry, position), f"The entry could not be read ({type(exc).__name__})")
+            continue
         if record.title:
             parsed.records.append(record)
         else:
@@ -224,7 +227,8 @@ def _where(exception: Any) -> str:
 
 
 def _label(entry: Any, position: int) -> str:
-    return f"entry {position}: {entry.get('id') or one_line(entry.get('title', ''))[:80] or 'no id or title'}"
+    named = next((value for value in (entry.get("id"), entry.get("title")) if isinstance(value, str) and value), "")
+    return f"entry {position}: {one_line(named)[:80] or 'no id or title'}"
 
 
 def _entry_tags(content: bytes, document: Any) -> tuple[int, int]:

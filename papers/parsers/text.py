@@ -113,7 +113,7 @@ def plain_abstract(text: str | None, is_html: bool = False) -> str:
 
 
 def doi_from(text: str | None) -> str:
-    match = _DOI.search(text or "")
+    match = _DOI.search(text) if isinstance(text, str) else None
     return match.group(1).rstrip(".,;") if match else ""
 
 

@@ -89,9 +89,12 @@ def names(item: dict[str, Any], name: str) -> list[str]:
 
 
 def integer(item: dict[str, Any], name: str) -> int | None:
-    """A whole number (upvotes), or None for anything else: a count is never worth an entry."""
+    """A whole number (upvotes, a year) that a database integer holds, or None for anything else:
+    a count is never worth an entry, and 10**30 upvotes must not fail the whole batch's insert."""
     value = item.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) < value < 2**31:
+        return value
+    return None
 
 
 def read_items(
@@ -111,6 +114,8 @@ def read_items(
             parsed.records.append(build(item, position))
         except EntryError as exc:
             parsed.reject(label(item, position), str(exc))
+        except (TypeError, AttributeError, ValueError) as exc:  # a shape no accessor foresaw
+            parsed.reject(label(item, position), f"The entry could not be read ({type(exc).__name__})")
     return parsed
 
 
