@@ -45,7 +45,7 @@ def site(live_server, settings, monkeypatch):
         SimpleNamespace(paper=papers[0], similarity=0.71, matched="contrastive sentence embeddings"),
         SimpleNamespace(paper=papers[1], similarity=0.58, matched="protein structure prediction"),
     ]
-    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber: preview)
+    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber, **ranking: preview)
     yield live_server.url
     # ORM calls made while Playwright's event loop runs get a connection of their own: close it,
     # or it keeps the test database open past the end of the session.
