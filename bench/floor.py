@@ -39,6 +39,25 @@ def embed(texts):
     return time.perf_counter() - started
 
 
+def bf16_overlap(texts, queries, k=10):
+    """Top-k overlap of bf16 weights against float32 on the same texts and queries (1.0: the same
+    papers come first), with the papers/s of each: the check that bf16 may embed for real."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    results = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        model = SentenceTransformer(settings.EMBEDDING_MODEL, device="cpu").to(dtype)
+        started = time.perf_counter()
+        papers = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+        rate = len(texts) / (time.perf_counter() - started)
+        asked = model.encode(queries, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+        results[dtype] = (np.argsort(-(asked @ papers.T), axis=1)[:, :k], rate)
+    (full, full_rate), (half, half_rate) = results[torch.float32], results[torch.bfloat16]
+    overlap = np.mean([len(set(a) & set(b)) / k for a, b in zip(full, half)])
+    return float(overlap), full_rate, half_rate
+
+
 def rank(interest_rows, candidate_vectors, k=10, chunk=2000):
     """Seconds for one product per chunk of interest rows and a top-k per row."""
     rng = np.random.default_rng(1)

@@ -81,6 +81,7 @@ def run(
     keep_db=False,
     send_processes=2,
     broker_url=None,
+    check_bf16=False,
     say=print,
 ):
     """Run the benchmark and write latest.json; returns (result dict, table text).
@@ -102,6 +103,15 @@ def run(
         stages["embed"] = report.stage(embed_seconds, len(paper_ids), used.seconds, len(texts) / floor.embed(texts))
         say(report.stage_line("embed", stages["embed"]))
         notes["embed"] = f"all {len(paper_ids):,} papers, {embeddings.model_name()} on CPU ({embeddings.dtype_name()})"
+        if check_bf16 or embeddings.dtype_name() == "bfloat16":
+            queries = data.interest_phrases(titles)[:100]
+            overlap, fp32_rate, bf16_rate = floor.bf16_overlap(texts[:128], queries)
+            notes["embed"] += (
+                f"; bf16 vs fp32 on {min(128, len(texts))} papers x {len(queries)} interests: top-10 overlap "
+                f"{overlap:.3f}, {bf16_rate:.1f} vs {fp32_rate:.1f} texts/s"
+            )
+        else:
+            notes["embed"] += "; bf16 not checked: this CPU has no native bf16 (AVX512-BF16 / AMX)"
 
         subscriber_ids = synthesise_subscribers(subscribers, titles, paper_ids, rng, say)
         now = timezone.now()

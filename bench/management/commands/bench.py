@@ -64,6 +64,11 @@ class Command(BaseCommand):
             help="A Redis database the bench may flush, for the production run's Celery workers "
             f"(default BENCH_REDIS_URL or {DEFAULT_BROKER}); 'none' skips the production run",
         )
+        parser.add_argument(
+            "--check-bf16",
+            action="store_true",
+            help="Compare bf16 with fp32 embeddings (top-10 overlap, speed) even where the CPU has no native bf16",
+        )
         parser.add_argument("--seed", type=int, default=1, help="Random seed for the synthetic data")
         parser.add_argument("--keep-db", action="store_true", help="Keep the bench database for inspection")
 
@@ -82,6 +87,7 @@ class Command(BaseCommand):
             keep_db=options["keep_db"],
             send_processes=options["send_processes"],
             broker_url=broker_url,
+            check_bf16=options["check_bf16"],
             say=self.stdout.write,
         )
         self.stdout.write(table)
