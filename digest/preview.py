@@ -39,7 +39,7 @@ class PreviewItem:
         if self.word_match:
             parts.append(f"+ {self.word_match:.3f} for shared words")
         if self.penalty:
-            parts.append(f"- {self.penalty:.3f} near a disliked paper or topic")
+            parts.append(f'- {self.penalty:.3f} near a "less of this" topic')
         if self.trending:
             parts.append(f"+ {self.trending:.3f} for upvotes")
         return " ".join(parts) + f" = {self.score:.3f}"
@@ -50,6 +50,23 @@ def _ranked(subscriber, windows, now, limit=None):
     matches = ranking[0]
     papers = Paper.objects.in_bulk([int(candidates.ids[m.index]) for m in matches])
     return [PreviewItem(papers[int(candidates.ids[m.index])], m) for m in matches]
+
+
+def would_get(subscriber_ids, issue_date, now=None, chunk_size=None):
+    """(subscriber, items) for each subscriber without a digest on `issue_date`: what planning
+    them now would put in their digest (`send_digests --dry-run`). Ranked chunk by chunk."""
+    now = now or timezone.now()
+    weights = Weights.from_settings()
+    chunk_size = chunk_size or weights.chunk_size
+    readers = list(
+        Subscriber.objects.filter(pk__in=subscriber_ids).exclude(digests__issue_date=issue_date).order_by("pk")
+    )
+    for start in range(0, len(readers), chunk_size):
+        chunk = readers[start : start + chunk_size]
+        candidates, ranking = rank_subscribers(chunk, window_starts(chunk, now), now, weights)
+        papers = Paper.objects.in_bulk([int(candidates.ids[m.index]) for matches in ranking for m in matches])
+        for subscriber, matches in zip(chunk, ranking):
+            yield subscriber, [PreviewItem(papers[int(candidates.ids[m.index])], m) for m in matches]
 
 
 def recent_matches(subscriber, days=PREVIEW_DAYS, limit=PREVIEW_LIMIT):
@@ -69,7 +86,9 @@ def refresh_preview(subscriber_id):
     if subscriber is None or subscriber.preview_is_current:
         return
     version = subscriber.profile_version
-    matches = recent_matches(subscriber)  # embeds the interests no worker has embedded yet
+    # As many as a digest of theirs holds (the page shows that many), embedding the interests
+    # no worker has embedded yet.
+    matches = recent_matches(subscriber, limit=max(subscriber.papers_per_digest, PREVIEW_LIMIT))
     with transaction.atomic():
         current = Subscriber.objects.select_for_update().filter(pk=subscriber_id).values_list("preview_version").first()
         if current is None or (current[0] is not None and current[0] >= version):
@@ -88,11 +107,12 @@ def refresh_preview(subscriber_id):
         Subscriber.objects.filter(pk=subscriber_id).update(preview_version=version)
 
 
-def preview_next_digest(subscriber, now=None):
-    """(subject, text, html, items) of the digest that would be planned for the subscriber now."""
+def preview_next_digest(subscriber, now=None, issue_date=None):
+    """(subject, text, html, items) of the digest that would be planned for the subscriber now,
+    dated `issue_date` (default: their local today)."""
     now = now or timezone.now()
     items = _ranked(subscriber, window_starts([subscriber], now), now)
-    issue_date = timezone.localtime(now, subscriber.zone).date()
+    issue_date = issue_date or timezone.localtime(now, subscriber.zone).date()
     context = {**emails.subscriber_links(subscriber), "subscriber": subscriber}
     context.update(digest_context(subscriber, issue_date, items))
     subject, text, html = emails.render("digest", context)

@@ -7,8 +7,8 @@ words of the candidates come from a text index (`digest.word_match.TextIndex`) t
 How a paper is scored for one subscriber (all vectors L2-normalised, so a dot product is
 the cosine similarity):
 
-1. similarity = the BEST match over the subscriber's positive vectors (text interests and
-   liked papers). Never the average: someone who follows both protein folding and compilers
+1. similarity = the BEST match over the subscriber's positive vectors (text interests, each
+   moved by its feedback, see below). Never the average: someone who follows both protein folding and compilers
    must get the best papers of each field, not the papers halfway between them.
    A paper matches a vector by the better of its title+abstract vector and, with
    TITLE_MATCH, its title vector: a short interest often says what a title says, while
@@ -16,9 +16,18 @@ the cosine similarity):
    gets WORD_MATCH_WEIGHT x how well its words (and words near them in meaning, at least
    RELATED_WORDS similar) match the paper, by BM25 over today's candidates
    (digest.word_match): a reader who types "speculative decoding" means those words.
-2. penalty = DISLIKE_PENALTY x how far the closest negative vector (disliked paper or
-   "less of this" interest) is above DISLIKE_MARGIN, scaled to 0..1. Loosely related papers
-   are not punished, near-duplicates of a disliked paper are.
+   Feedback moves the interest it belongs to (Rocchio): each liked paper ("more like this",
+   or one of the reader's own seeded papers) and each disliked paper ("less like this")
+   belongs to the text interest nearest to it, and that interest's vector becomes
+   v + ROCCHIO_BETA x mean(its liked papers) - ROCCHIO_GAMMA x mean(its disliked papers),
+   normalised. A liked paper is not a vector of its own: papers are far more alike among
+   themselves than a short interest is to any of them, so a liked paper's row matched
+   whole neighbouring fields (measured on the judged sets, evaluation/feedback.py). Only a
+   reader with no text interest at all ranks by their liked papers themselves.
+2. penalty = DISLIKE_PENALTY x how far the closest "less of this" interest is above
+   DISLIKE_MARGIN, scaled to 0..1. A disliked paper is not a penalty (disliked papers are
+   near-misses from the reader's own field, so a penalty sank the relevant papers more
+   than the others); its near twins, at least DISLIKED_TWIN similar, are not sent at all.
 3. relevance = similarity - penalty; a paper must reach the subscriber's minimum
    (MIN_SCORE by default) and must not contain an excluded keyword.
 4. score = relevance + UPVOTE_WEIGHT x community upvotes (log-scaled to 0..1 over the
@@ -42,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Protocol, overload
 
 import numpy as np
@@ -51,6 +60,7 @@ NO_SCORE = np.float32(-np.inf)
 LAST_RESORT = np.finfo(np.float32).min
 GRAM_LIMIT = 5000  # candidates x candidates float32 similarities up to 100 MB, for the diversity step
 EVERY_INTEREST_LIFT = np.float32(10.0)  # above any real score (similarities are at most 1)
+FEEDBACK_NOTED = 0.05  # feedback that raised a paper's similarity by this much is named as its reason
 
 
 class TextMatch(Protocol):
@@ -78,6 +88,9 @@ class Weights:
     title_match: bool
     word_match_weight: float
     related_words: float
+    rocchio_beta: float
+    rocchio_gamma: float
+    disliked_twin: float
     chunk_size: int
 
     @classmethod
@@ -93,9 +106,15 @@ class Weights:
 class Profile:
     """One subscriber's taste as the ranker sees it.
 
-    positives: (m, d) vectors of text interests and liked papers; labels[i] names row i in
-        "why you got this" and kinds[i] says what it is ("topic" or "liked").
-    negatives: (n, d) vectors of disliked papers and "less of this" interests.
+    positives: (m, d) vectors of text interests (and, rarely, of papers given as rows of
+        their own); labels[i] names row i in "why you got this" and kinds[i] says what it
+        is ("topic" or "liked").
+    liked: (a, d) vectors of papers marked "more like this" or seeded by the reader; they
+        move the text interest nearest to each (Rocchio); liked_ids and liked_labels name
+        them (paper id, title) for "like <title>, which you marked more like this".
+    disliked: (b, d) vectors of papers marked "less like this": they move the interest
+        nearest to each away, and their near twins are not sent.
+    negatives: (n, d) vectors of "less of this" text interests.
     excluded: keywords; a candidate whose text contains one (whole word, any case) is removed.
     eligible: optional boolean mask over the candidates (papers inside this subscriber's
         window and never sent to them); None means every candidate.
@@ -109,6 +128,10 @@ class Profile:
     eligible: np.ndarray | None = None
     k: int = 10
     min_score: float | None = None
+    liked: np.ndarray | None = None
+    liked_ids: Sequence[int] = ()
+    liked_labels: Sequence[str] = ()
+    disliked: np.ndarray | None = None
 
     def kind(self, row: int) -> str:
         return self.kinds[row] if self.kinds else "topic"
@@ -129,6 +152,8 @@ class Match(NamedTuple):
     penalty: float  # subtracted for closeness to a disliked paper / negative interest
     trending: float  # added for community upvotes
     word_match: float = 0.0  # added for the words a text interest shares with the paper
+    because_of: int | None = None  # id of the liked paper that drove the match, when feedback did
+    because_of_label: str = ""  # its title
 
 
 def trending_bonus(upvotes: Sequence[float | None] | np.ndarray | None, weight: float) -> np.ndarray | None:
@@ -233,10 +258,12 @@ def _rank_chunk(
     gram: np.ndarray | None,
 ) -> _ChunkResult | None:
     n_candidates, dim = candidates.shape
-    active = [i for i, p in enumerate(profiles) if len(p.positives) and n_candidates]
+    fed = [with_feedback(p, weights) for p in profiles]
+    active = [i for i, (p, _) in enumerate(fed) if len(p.positives) and n_candidates]
     if not active:
         return None
-    members = [profiles[i] for i in active]
+    members = [fed[i][0] for i in active]
+    moves = [fed[i][1] for i in active]
 
     positives = _Positives.stack(members, dim)
     similarities = _similarities(positives.vectors, candidates, titles, positives.topic_rows)
@@ -246,11 +273,95 @@ def _rank_chunk(
     best = _segment_max(similarities, positives.counts, positives.starts)
     penalty = _dislike_penalty(members, candidates, best.shape, weights)
     relevance = best - penalty
-    keep = _eligible(members, relevance, text_index, weights)
+    keep = _eligible(members, relevance, candidates, text_index, weights)
     score = relevance + bonus if bonus is not None else relevance.copy()
     score[~keep] = NO_SCORE
     picked = _pick(score, similarities, positives, keep, members, candidates, weights, gram)
-    return _explain(active, members, picked, score, similarities, positives, best, penalty, bonus, words)
+    result = _explain(active, members, picked, score, similarities, positives, best, penalty, bonus, words)
+    result.because = _because_of(members, moves, candidates, picked, result.columns[2])
+    return result
+
+
+# --- Feedback ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Moves:
+    """What a profile's feedback did: its rows before the move, and the row each liked paper moved."""
+
+    unmoved: np.ndarray  # (m, d)
+    liked_row: np.ndarray  # (a,) row of each liked paper, or -1
+
+
+def with_feedback(profile: Profile, weights: Weights) -> tuple[Profile, _Moves | None]:
+    """The profile with each text interest moved by its feedback (Rocchio), and what moved.
+
+    Each liked or disliked paper belongs to the text interest nearest to it: a reader who
+    follows two fields and likes a paper of one must not drag the other towards it. A
+    reader with no text interest (say, one who only seeded their own papers) ranks by
+    their liked papers as rows of their own.
+    """
+    liked = _matrix(profile.liked)
+    disliked = _matrix(profile.disliked)
+    if not len(liked) and not len(disliked):
+        return profile, None
+    vectors = np.asarray(profile.positives, dtype=np.float32).reshape(-1, liked.shape[1] or disliked.shape[1])
+    topics = np.asarray(profile.topic_rows(), dtype=np.int64)
+    if not len(topics):
+        if not len(liked):
+            return profile, None
+        rows = np.vstack([vectors, liked])
+        kinds = [profile.kind(row) for row in range(len(vectors))] + ["liked"] * len(liked)
+        moved = replace(profile, positives=rows, labels=[*profile.labels, *profile.liked_labels], kinds=kinds)
+        return moved, _Moves(rows, np.arange(len(vectors), len(rows)))
+    topic_vectors = vectors[topics]
+    shift = np.zeros_like(topic_vectors)
+    liked_row = np.full(len(liked), -1, dtype=np.int64)
+    for papers, weight in ((liked, weights.rocchio_beta), (disliked, -weights.rocchio_gamma)):
+        if not len(papers):
+            continue
+        nearest = np.argmax(papers @ topic_vectors.T, axis=1)
+        sums = np.zeros_like(topic_vectors)
+        np.add.at(sums, nearest, papers)
+        shift += np.float32(weight) * sums / np.maximum(np.bincount(nearest, minlength=len(topics)), 1)[:, None]
+        if papers is liked:
+            liked_row = topics[nearest]
+    rows = vectors.copy()
+    rows[topics] = topic_vectors + shift
+    rows[topics] /= np.maximum(np.linalg.norm(rows[topics], axis=1, keepdims=True), 1e-6)
+    return replace(profile, positives=rows), _Moves(vectors, liked_row)
+
+
+def _matrix(vectors: np.ndarray | None) -> np.ndarray:
+    if vectors is None or not len(vectors):
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def _because_of(
+    members: Sequence[Profile],
+    moves: Sequence[_Moves | None],
+    candidates: np.ndarray,
+    picked: np.ndarray,
+    matched_row: np.ndarray,
+) -> np.ndarray:
+    """For each picked paper, the liked paper (its position in profile.liked) that drove the
+    match, or -1: the one most like the paper among those that moved the interest it
+    matched, when that move raised its similarity by FEEDBACK_NOTED or more (or the row it
+    matched is the liked paper itself)."""
+    because = np.full(picked.shape, -1, dtype=np.int64)
+    for j, (profile, moved) in enumerate(zip(members, moves, strict=True)):
+        if moved is None or profile.liked is None or not len(profile.liked):
+            continue
+        rows, papers = matched_row[j], candidates[picked[j]]
+        likeness = np.asarray(profile.liked, dtype=np.float32) @ papers.T  # (liked, picked)
+        likeness[moved.liked_row[:, None] != rows[None, :]] = -np.inf
+        closest = np.argmax(likeness, axis=0)
+        found = np.isfinite(likeness[closest, np.arange(len(rows))])
+        gain = np.einsum("pd,pd->p", profile.positives[rows] - moved.unmoved[rows], papers)
+        itself = np.array([profile.kind(row) == "liked" for row in rows.tolist()], dtype=bool)
+        because[j] = np.where(found & (itself | (gain >= FEEDBACK_NOTED)), closest, -1)
+    return because
 
 
 def _similarities(
@@ -323,9 +434,14 @@ def _dislike_penalty(
 
 
 def _eligible(
-    members: Sequence[Profile], relevance: np.ndarray, text_index: TextMatch | None, weights: Weights
+    members: Sequence[Profile],
+    relevance: np.ndarray,
+    candidates: np.ndarray,
+    text_index: TextMatch | None,
+    weights: Weights,
 ) -> np.ndarray:
-    """Which papers each profile may get: above its minimum, inside its window, free of excluded words."""
+    """Which papers each profile may get: above its minimum, inside its window, free of
+    excluded words, and no near twin of a paper the reader marked "less like this"."""
     minimums = np.fromiter(
         (weights.min_score if p.min_score is None else p.min_score for p in members), np.float32, len(members)
     )
@@ -337,6 +453,9 @@ def _eligible(
             if text_index is None:
                 raise ValueError("excluded keywords need the candidates' text_index")
             keep[j] &= ~text_index.mask(profile.excluded)
+        if profile.disliked is not None and len(profile.disliked):
+            twins = np.asarray(profile.disliked, dtype=np.float32) @ candidates.T
+            keep[j] &= twins.max(axis=0) < weights.disliked_twin
     return keep
 
 
@@ -479,6 +598,7 @@ class _ChunkResult:
         self.slot = {position: j for j, position in enumerate(active)}
         self.members = members
         self.columns = columns
+        self.because: np.ndarray | None = None  # (profiles, picked) position in profile.liked, or -1
 
     def matches(self, position: int) -> list[Match]:
         j = self.slot.get(position)
@@ -486,6 +606,7 @@ class _ChunkResult:
             return []
         profile = self.members[j]
         index, score, row, similarity, penalty, trending, words = (column[j].tolist() for column in self.columns)
+        because = self.because[j].tolist() if self.because is not None else [-1] * len(index)
         return [
             Match(
                 index[i],
@@ -496,6 +617,8 @@ class _ChunkResult:
                 penalty[i],
                 trending[i],
                 words[i],
+                profile.liked_ids[because[i]] if because[i] >= 0 and profile.liked_ids else None,
+                profile.liked_labels[because[i]] if because[i] >= 0 and profile.liked_labels else "",
             )
             for i in range(min(profile.k, len(index)))
             if score[i] != -math.inf

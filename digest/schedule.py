@@ -10,11 +10,13 @@ finds the day's digest already there (the unique subscriber + issue date), so no
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import F, Q
 from django.utils import timezone
 
+from digest.models import Digest
 from subscriptions.models import Subscriber
 
 logger = logging.getLogger(__name__)
@@ -72,3 +74,21 @@ def due_blocks(now, size):
 def due_on(day):
     """Everyone whose frequency covers `day`, whatever their hour or zone (manual runs)."""
     return list(Subscriber.objects.active().filter(covers(day)).order_by("pk").values_list("pk", flat=True))
+
+
+def is_digest_day(subscriber, day):
+    """Whether `day` (the subscriber's local date) is one their frequency sends on."""
+    return subscriber.frequency == Subscriber.Frequency.DAILY or subscriber.weekday == day.weekday()
+
+
+def next_issue_date(subscriber, now=None):
+    """The local date of the subscriber's next digest: today when today is one of their days
+    and today's digest is not there yet, else the next such day."""
+    today = timezone.localtime(now or timezone.now(), subscriber.zone).date()
+    taken = set(
+        Digest.objects.filter(subscriber=subscriber, issue_date__gte=today).values_list("issue_date", flat=True)
+    )
+    day = today
+    while not is_digest_day(subscriber, day) or day in taken:
+        day += timedelta(days=1)
+    return day

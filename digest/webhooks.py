@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from digest.models import DeliveryEvent, Digest
 from digest.sending import suppress
-from subscriptions.models import Subscriber, normalise_email
+from subscriptions.addresses import mailbox_key
+from subscriptions.models import Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,10 @@ def whom(event, esp_name):
     an event proves nothing about whom it concerns: only the recipient address does. An event
     for digest 4 with another address changes nobody (it is recorded, unattached).
     """
-    recipient = normalise_email(event.recipient)
+    recipient = mailbox_key(event.recipient or "")
     digest = digest_for(event)
     if digest is not None:
-        if recipient and recipient == digest.subscriber.email:
+        if recipient and recipient == digest.subscriber.mailbox:
             return digest, digest.subscriber
         logger.warning(
             "%s %s event names digest %s but its recipient %r is not that digest's reader; recorded only",
@@ -84,7 +85,7 @@ def whom(event, esp_name):
             event.recipient,
         )
         return None, None
-    subscriber = Subscriber.objects.filter(email=recipient).first() if recipient else None
+    subscriber = Subscriber.objects.filter(mailbox=recipient).first() if recipient else None
     return None, subscriber
 
 

@@ -8,42 +8,51 @@ and written in bulk, so re-reading a known page costs a few queries whatever its
 """
 
 import logging
-import os
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .fetch import FetchError, fetch
-from .models import Appearance, IngestRun, Paper, Source, paper_key, title_digest
+from .models import Appearance, IngestRun, Paper, Source, normalise_location, paper_key, title_digest
 from .parsers import parse
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-LIMITED_FIELDS = ("arxiv_id", "doi", "abs_url", "pdf_url")
-MERGED_FIELDS = ("abstract", "authors", "abs_url", "pdf_url", "published", "categories")
+LIMITED_FIELDS = ("arxiv_id", "doi", "abs_url", "pdf_url", "hf_url")
+MERGED_FIELDS = ("abstract", "authors", "abs_url", "pdf_url", "hf_url", "published", "categories")
 REPLACED_FIELDS = ("title", "abstract", "authors", "categories")
 
 
 def ingest(location, kind=None, source=None, progress=None, today=None):
     """Read `location` (URL or file path) into the paper store; returns the finished IngestRun.
 
-    `source` defaults to an ad-hoc Source named after the location. `kind` overrides detection.
+    `source` defaults to the Source that reads this location, or a new ad-hoc one (not on the
+    daily schedule). `kind` overrides detection.
     `progress(n)` is called as entries are stored. `today` anchors dates given without a year and
     listings given without a date (default: today). The returned run also carries
     `changed_paper_ids`, the papers created or updated, which are the ones that may need embedding.
     """
     if source is None:
-        stored_at = location if "://" in location else os.path.abspath(location)  # works from any directory later
-        source, _ = Source.objects.get_or_create(
-            name=location[:200], defaults={"location": stored_at, "kind": kind or Source.Kind.AUTO}
-        )
+        source = ad_hoc_source(location, kind)
     kind = kind or (source.kind if source.kind != Source.Kind.AUTO else None)
     run = IngestRun.objects.create(source=source, kind=kind or "")
     run.changed_paper_ids = []
     try:
-        fetched = fetch(location, etag=source.etag, last_modified=source.last_modified)
+        return _run(run, location, kind, source, progress, today)
+    except Exception as exc:  # a bug or an input no check foresaw: the run says so instead of a traceback
+        logger.exception("ingest of %s stopped by an unexpected error", location)
+        return _finish(run, IngestRun.Status.FAILED, f"Stopped by an unexpected error: {_one_line(exc)}")
+    finally:
+        if run.status == IngestRun.Status.RUNNING:  # interrupted (a time limit, a shutdown): never left running
+            _finish(run, IngestRun.Status.FAILED, "Interrupted before it finished")
+
+
+def _run(run, location, kind, source, progress, today):
+    validators = ("", "") if source.is_dated else (source.etag, source.last_modified)  # one per day's URL
+    try:
+        fetched = fetch(location, etag=validators[0], last_modified=validators[1])
     except FetchError as exc:
         return _finish(run, IngestRun.Status.FAILED, str(exc))
     if fetched.not_modified:
@@ -60,15 +69,22 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
         store(run, records, today, progress)
     except DatabaseError as exc:
         logger.exception("storing papers from %s failed", location)
-        return _finish(run, IngestRun.Status.FAILED, f"Could not store the papers: {exc}")
+        return _finish(run, IngestRun.Status.FAILED, f"Could not store the papers: {_one_line(exc)}")
     if not records and (parsed.error or parsed.rejections):
         return _finish(run, IngestRun.Status.FAILED, _reasons(parsed))
-    if (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
+    if not source.is_dated and (fetched.etag, fetched.last_modified) != (source.etag, source.last_modified):
         source.etag, source.last_modified = fetched.etag, fetched.last_modified
         source.save(update_fields=["etag", "last_modified"])
     if parsed.error or parsed.rejections:
         return _finish(run, IngestRun.Status.PARTIAL, _reasons(parsed))
     return _finish(run, IngestRun.Status.OK, "" if run.seen else "The document lists no papers")
+
+
+def _one_line(exc, limit=300):
+    """An exception as one short line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reasons(parsed):
@@ -77,6 +93,29 @@ def _reasons(parsed):
         count = len(parsed.rejections)
         reasons.append(f"{count} {'entry' if count == 1 else 'entries'} rejected: {parsed.rejections[0].reason}")
     return "; ".join(reasons)
+
+
+def ad_hoc_source(location, kind=None):
+    """The Source that reads `location` (however it is spelt), or a new one named after it that
+    is not `enabled`: reading a file or URL once never puts it on the daily schedule."""
+    stored_at = normalise_location(location)  # a relative path works from any directory later
+    source = Source.objects.filter(location=stored_at).first()
+    if source is None:
+        source, _ = Source.objects.get_or_create(
+            location=stored_at,
+            defaults={"name": _free_name(location), "kind": kind or Source.Kind.AUTO, "enabled": False},
+        )
+    return source
+
+
+def _free_name(location):
+    name = location[:200]
+    taken = set(Source.objects.filter(name__startswith=name[:190]).values_list("name", flat=True))
+    suffix = 2
+    while name in taken:
+        name = f"{location[:190]} ({suffix})"
+        suffix += 1
+    return name
 
 
 def ingest_source(source, progress=None):
@@ -162,6 +201,18 @@ def _store_batch(run, records, today):
         Paper.objects.bulk_update([paper for paper, _ in changed.values()], sorted(fields))
     run.changed_paper_ids += [paper.pk for paper in created.values()] + [paper.pk for paper, _ in changed.values()]
     _store_appearances(run, listings)
+    _refresh_upvotes(listings)
+
+
+def _refresh_upvotes(listings):
+    """The paper shows its latest listing's upvotes (they grow through the day); not an update
+    of the paper's text, so nothing is counted as updated or embedded again for it."""
+    moved = {}
+    for paper, record in listings.values():
+        if record.upvotes is not None and paper.upvotes != record.upvotes:
+            paper.upvotes = record.upvotes
+            moved[paper.pk] = paper
+    Paper.objects.bulk_update(list(moved.values()), ["upvotes"])
 
 
 def _store_appearances(run, listings):
@@ -230,6 +281,8 @@ def _new_paper(record):
         authors=record.authors,
         abs_url=record.abs_url,
         pdf_url=record.pdf_url,
+        hf_url=record.hf_url,
+        upvotes=record.upvotes,
         published=record.published,
         categories=record.categories,
     )

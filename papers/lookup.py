@@ -26,9 +26,11 @@ from django.core.cache import cache
 
 from .fetch import FetchError, fetch
 from .models import arxiv_id_from, normalise_title
-from .parsers import feed, s2_json
+from .parsers import feed, s2_json, tex
 from .parsers.records import ParseError, Record
+from .parsers.screen import screen
 from .parsers.text import arxiv_doi_id
+from .parsers.values import load_json
 
 ARXIV = "arXiv"
 S2 = "Semantic Scholar"
@@ -144,11 +146,12 @@ class Client:
         query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)}, safe=",/")
         body = self._get(ARXIV, f"{settings.LOOKUP_ARXIV_URL}?{query}")
         try:
-            parsed = feed.parse(body)
+            parsed = screen(feed.parse(body))
         except ParseError as exc:
             raise NotFound(f"arXiv refused the query: {exc}") from None
         if parsed.error and not parsed.records:
             raise Unavailable(f"arXiv's answer could not be read: {parsed.error}")
+        tex.clean_records(parsed.records)
         return {record.arxiv_id: record for record in parsed.records if record.arxiv_id in arxiv_ids}
 
     def _arxiv_one(self, arxiv_id: str) -> Record | LookupProblem:
@@ -171,7 +174,7 @@ class Client:
             cache.set(key, _MISSING, settings.LOOKUP_CACHE_SECONDS)
             raise
         try:
-            item = json.loads(body)
+            item = load_json(body)
         except ValueError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
         records = self._s2_records(json.dumps({"data": [item] if isinstance(item, dict) else item}).encode())
@@ -183,9 +186,11 @@ class Client:
 
     def _s2_records(self, body: bytes) -> list[Record]:
         try:
-            return s2_json.parse(body).records
+            parsed = screen(s2_json.parse(body))
         except ParseError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
+        tex.clean_records(parsed.records)
+        return parsed.records
 
     def _get(self, service: str, url: str) -> bytes:
         """The body at `url`, after waiting the service's turn; 404 is NotFound, any other failure Unavailable."""
@@ -203,8 +208,7 @@ class Client:
             if status:
                 reason = f"{service} answered HTTP {status}"
             else:
-                cause = exc.__cause__
-                reason = f"{service} could not be reached ({getattr(cause, 'reason', cause) or exc})"
+                reason = f"{service} could not be reached ({exc.reason or exc})"
             self.down[service] = reason
             raise Unavailable(reason) from None
 

@@ -1,17 +1,57 @@
 import hashlib
+import os
 import re
 import unicodedata
+from datetime import date
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from .links import http_url
+
+
+def normalise_location(location):
+    """One spelling per place, so one place is one Source: URLs with a lower-case scheme and
+    host, no default port and no fragment; files (paths or file:// URLs) as absolute paths."""
+    location = (location or "").strip()
+    parts = urlsplit(location)
+    if parts.scheme.lower() == "file":
+        location = unquote(parts.path)
+    elif parts.scheme.lower() in ("http", "https") and parts.netloc:
+        scheme = parts.scheme.lower()
+        netloc = parts.netloc.rsplit("@", 1)[-1].lower()
+        default_port = ":443" if scheme == "https" else ":80"
+        if netloc.endswith(default_port):
+            netloc = netloc[: -len(default_port)]
+        return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    elif parts.scheme or not location:  # another scheme: kept as written, for clean() to refuse
+        return location
+    return os.path.normpath(os.path.abspath(os.path.expanduser(location)))
+
+
+def _under_file_root(path):
+    real = os.path.realpath(path)
+    roots = [os.path.realpath(root) for root in settings.INGEST_FILE_ROOT]
+    return any(os.path.commonpath([real, root]) == root for root in roots)
+
+
+def location_for_day(location, day):
+    """A dated location ("...?date={date}", "{date:%Y%m%d}") filled in for one day."""
+    return location.format(date=day)
 
 
 class Source(models.Model):
     """Where papers come from: a page, feed or API URL, or a file path.
 
-    Ad-hoc `manage.py ingest PATH` calls get a Source too (named after the path), so every
-    Appearance and IngestRun points at one.
+    A location may name the day it lists with `{date}` (ISO, 2026-06-12) or `{date:%Y%m%d}`
+    (any strftime format): such a dated source is fetched once per day, and a day it missed
+    is fetched on the next run (papers.sources). Ad-hoc `manage.py ingest PATH` calls get a
+    Source too, so every Appearance and IngestRun points at one, but it is not `enabled`:
+    only sources someone added on purpose (add_source, the admin) are on the daily schedule.
     """
 
     class Kind(models.TextChoices):
@@ -24,7 +64,12 @@ class Source(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.AUTO)
-    location = models.CharField(max_length=2000, help_text="URL or file path")
+    location = models.CharField(
+        max_length=2000,
+        unique=True,
+        help_text="An http(s) URL or a file path. Put {date} (or {date:%Y%m%d}) where the URL names a day: "
+        "each day is then fetched once, and missed days are fetched on the next run.",
+    )
     enabled = models.BooleanField(default=True, help_text="Ingested by the daily schedule")
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
@@ -32,6 +77,52 @@ class Source(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.location = normalise_location(self.location)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        """A location that can be fetched: http(s) with a host, or a file path; only {date} in braces."""
+        location = normalise_location(self.location)
+        parts = urlsplit(location)
+        if parts.scheme and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValidationError({"location": f"Not an http(s) URL or a file path: {location[:200]}"})
+        try:
+            filled = location_for_day(location, date(2026, 6, 12))
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ValidationError(
+                {"location": f"Only {{date}} or {{date:FORMAT}} may stand in braces in a location ({exc})"}
+            ) from None
+        if parts.scheme and not http_url(filled):
+            raise ValidationError({"location": f"Not a valid http(s) URL: {location[:200]}"})
+        if not parts.scheme and not _under_file_root(location):
+            outside = "is outside the directories file sources are read from (INGEST_FILE_ROOT)"
+            raise ValidationError({"location": f"{location[:200]} {outside}"})
+        others = Source.objects.filter(location=location).exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError({"location": f"Source {others.first()} already reads this location"})
+        self.location = location
+
+    @property
+    def is_dated(self):
+        return "{date" in self.location
+
+
+class FetchedDay(models.Model):
+    """A day a dated source has been read for: never fetched again, and the days since the
+    last one are the ones a run catches up on."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="fetched_days")
+    day = models.DateField()
+    run = models.ForeignKey("IngestRun", on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "day"], name="one_fetch_per_source_and_day")]
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.source} · {self.day}"
 
 
 class IngestRun(models.Model):
@@ -103,6 +194,10 @@ class Paper(models.Model):
     authors = models.JSONField(default=list, blank=True)
     abs_url = models.URLField(max_length=1000, blank=True)
     pdf_url = models.URLField(max_length=1000, blank=True)
+    hf_url = models.URLField(
+        max_length=1000, blank=True, help_text="The paper's Hugging Face page, where a source has one"
+    )
+    upvotes = models.IntegerField(null=True, blank=True, help_text="Community upvotes, as last listed by a source")
     published = models.DateField(null=True, blank=True)
     categories = models.JSONField(default=list, blank=True)
     title_key = models.CharField(

@@ -48,11 +48,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "frequency", "timezone"]
-    search_fields = ["email"]
+    # "diffusion" finds the readers who wrote it in an interest (or an excluded keyword), not only addresses.
+    search_fields = ["email", "interests__text"]
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
     date_hierarchy = "created_at"
     inlines = [InterestInline, SeedPaperInline]
-    actions = ["pause", "resume", "resend_confirmation"]
+    actions = ["pause", "resume", "resend_confirmation", "send_manage_link"]
 
     def save_related(self, request, form, formsets, change):
         """Interests edited here are embedded, and the preview ranked, by a worker, as for the manage form."""
@@ -100,3 +101,21 @@ class SubscriberAdmin(admin.ModelAdmin):
         self.message_user(request, f"Sent {sent} confirmation email(s).", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Skipped {skipped} already confirmed subscriber(s).", messages.WARNING)
+
+    @admin.action(description="Email the selected confirmed subscribers a link to their manage page")
+    def send_manage_link(self, request, queryset):
+        """For a reader who lost their link: the same email as "email me my link" on the site."""
+        sent = skipped = 0
+        for subscriber in queryset:
+            if subscriber.needs_confirmation:
+                skipped += 1
+            else:
+                services.send_manage_link(subscriber)
+                sent += 1
+        self.message_user(request, f"Sent {sent} manage link(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"Skipped {skipped} unconfirmed or suppressed subscriber(s): they need a confirmation email first.",
+                messages.WARNING,
+            )

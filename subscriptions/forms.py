@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
+from config import ratelimit
 from papers.parsers import references
-from subscriptions import ratelimit
-from subscriptions.models import Interest, Subscriber, normalise_email
+from subscriptions.addresses import mailbox_key, tidy, validate_mailbox
+from subscriptions.models import Interest, Subscriber
 
 MAX_INTERESTS = 20
 MAX_INTEREST_LENGTH = 200
@@ -236,12 +237,33 @@ def _size(count):
     return filesizeformat(count).replace("\xa0", " ")
 
 
+class AddressField(forms.EmailField):
+    """An address we will mail (addresses.validate_mailbox), cleaned to the form we store."""
+
+    default_validators = [validate_mailbox]
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Email address",
+            max_length=254,
+            widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        return tidy(super().clean(value))
+
+
+def address_limits(client_ip, cleaned):
+    """What mails an address counts per client and per mailbox, however the address is spelled."""
+    limits = [("signup-ip", client_ip, settings.SIGNUP_RATE_PER_IP)]
+    if cleaned.get("email"):
+        limits.append(("signup-email", mailbox_key(cleaned["email"]), settings.SIGNUP_RATE_PER_EMAIL))
+    return limits
+
+
 class SignupForm(RateLimited, PreferencesForm, SeedPapersForm):
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
-    )
+    email = AddressField()
 
     field_order = ["email", "interests", "papers", "papers_file", "frequency", "weekday", "send_hour", "timezone"]
     rate_limit_message = "Too many sign-up attempts. Please wait a while and try again."
@@ -250,9 +272,6 @@ class SignupForm(RateLimited, PreferencesForm, SeedPapersForm):
         self.client_ip = client_ip
         super().__init__(*args, **kwargs)
         self.fields["interests"].required = False  # your own papers will do instead
-
-    def clean_email(self):
-        return normalise_email(self.cleaned_data["email"])
 
     def clean(self):
         """Interests, or one's own papers, or both; every attempt counts against the limits (RateLimited)."""
@@ -263,10 +282,7 @@ class SignupForm(RateLimited, PreferencesForm, SeedPapersForm):
         return cleaned
 
     def limits(self, cleaned):
-        limits = [("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)]
-        if cleaned.get("email"):
-            limits.append(("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL))
-        return limits
+        return address_limits(self.client_ip, cleaned)
 
     def preferences(self):
         return {name: self.cleaned_data[name] for name in ("frequency", "weekday", "send_hour", "timezone")}
@@ -276,11 +292,7 @@ class LinkRequestForm(RateLimited, forms.Form):
     """ "Email me a link to my settings". It mails an address like a sign-up does, so it counts
     against the same allowances, per client and per address."""
 
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
-    )
+    email = AddressField()
     rate_limit_message = "Too many requests for a link. Please wait a while and try again."
 
     def __init__(self, *args, client_ip, **kwargs):
@@ -288,14 +300,8 @@ class LinkRequestForm(RateLimited, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 
-    def clean_email(self):
-        return normalise_email(self.cleaned_data["email"])
-
     def limits(self, cleaned):
-        limits = [("signup-ip", self.client_ip, settings.SIGNUP_RATE_PER_IP)]
-        if cleaned.get("email"):
-            limits.append(("signup-email", cleaned["email"], settings.SIGNUP_RATE_PER_EMAIL))
-        return limits
+        return address_limits(self.client_ip, cleaned)
 
 
 class ManageForm(RateLimited, PreferencesForm):

@@ -5,15 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from subscriptions import signals
-
-
-def normalise_email(email):
-    """Addresses are compared case-insensitively and without surrounding space."""
-    return (email or "").strip().lower()
+from subscriptions.addresses import mailbox_key, tidy, validate_mailbox
 
 
 def validate_timezone(name):
@@ -26,6 +21,17 @@ def validate_timezone(name):
 class SubscriberQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Subscriber.Status.ACTIVE)
+
+    def for_address(self, email):
+        """The subscription of the mailbox `email` reaches, however it is spelled (addresses.mailbox_key)."""
+        return self.filter(mailbox=mailbox_key(email))
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """Rows made in bulk (bench, seeded data) get their mailbox key as save() gives it."""
+        objs = list(objs)
+        for subscriber in objs:
+            subscriber.tidy_address()
+        return super().bulk_create(objs, *args, **kwargs)
 
 
 class Subscriber(models.Model):
@@ -55,7 +61,10 @@ class Subscriber(models.Model):
         SATURDAY = 5
         SUNDAY = 6
 
-    email = models.EmailField(max_length=254)
+    # A CharField: validate_mailbox runs Django's email check itself, after its own clearer ones.
+    email = models.CharField(max_length=254, validators=[validate_mailbox], help_text="The address we mail")
+    # One subscription per mailbox: the key every spelling of the address shares (addresses.mailbox_key).
+    mailbox = models.CharField(max_length=254, unique=True, editable=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -84,15 +93,31 @@ class Subscriber(models.Model):
     objects = SubscriberQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("email"), name="unique_subscriber_email_ci")]
         ordering = ["-created_at"]
 
     def __str__(self):
         return self.email
 
     def save(self, *args, **kwargs):
-        self.email = normalise_email(self.email)
+        self.tidy_address()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "mailbox"}
         super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        self.tidy_address()
+        super().clean_fields(exclude)
+
+    def clean(self):
+        """The admin's check: another row for the same mailbox is a clear error, not a crash on save."""
+        self.tidy_address()
+        if Subscriber.objects.filter(mailbox=self.mailbox).exclude(pk=self.pk).exists():
+            raise ValidationError({"email": "Another subscription already uses this mailbox (however it is spelled)."})
+
+    def tidy_address(self):
+        self.email = tidy(self.email)
+        self.mailbox = mailbox_key(self.email)
 
     @property
     def zone(self):

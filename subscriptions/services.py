@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.db import transaction
 
+from config import ratelimit
 from papers import embeddings
 from subscriptions import emails, seeds, signing
-from subscriptions.models import Interest, Subscriber, normalise_email
+from subscriptions.addresses import mailbox_key, tidy
+from subscriptions.models import Interest, Subscriber
 
 
 def sign_up(email, interests, preferences, papers=()):
@@ -16,9 +18,10 @@ def sign_up(email, interests, preferences, papers=()):
     not (only its owner's links do), so nobody can put words into another's profile or
     mail: a known address is sent the link it needs (send_link), with fixed text only.
     """
-    email = normalise_email(email)
     with transaction.atomic():
-        subscriber, created = Subscriber.objects.get_or_create(email=email, defaults=preferences)
+        subscriber, created = Subscriber.objects.get_or_create(
+            mailbox=mailbox_key(email), defaults={"email": tidy(email), **preferences}
+        )
         if created:
             subscriber.set_text_interests(Interest.Kind.TOPIC, interests)
             seeds.replace(subscriber, papers)  # looked up once the address is confirmed
@@ -29,7 +32,15 @@ def sign_up(email, interests, preferences, papers=()):
 
 def send_link(subscriber):
     """The one email a subscription's address gets when someone asks for it: the confirmation
-    link while it is pending (or suppressed after a bounce or complaint), else its manage link."""
+    link while it is pending (or suppressed after a bounce or complaint), else its manage link.
+
+    Anyone may type anyone's address, an unsubscribed reader's included, so a mailbox gets at
+    most one of these per window of SIGNUP_RATE_PER_EMAIL (an hour by default), however often
+    it is asked for: the link mailed first still works, and the asker's page is the same.
+    """
+    window = ratelimit.parse_rate(settings.SIGNUP_RATE_PER_EMAIL)[1]
+    if not ratelimit.allow("link-mail", subscriber.mailbox, f"1/{window}"):
+        return
     if subscriber.needs_confirmation:
         send_confirmation(subscriber)
     else:
@@ -38,7 +49,7 @@ def send_link(subscriber):
 
 def send_link_to(email):
     """Answer "email me my link" for an address: nothing at all when it has no subscription."""
-    subscriber = Subscriber.objects.filter(email=normalise_email(email)).first()
+    subscriber = Subscriber.objects.for_address(email).first()
     if subscriber is not None:
         send_link(subscriber)
 

@@ -14,12 +14,14 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.clients import client_ip
 from config.deferred import queue_after_commit
 from papers.models import Paper
 from subscriptions import feedback, seeds, services, signing, tasks
@@ -85,17 +87,6 @@ def link_form_for(subscriber):
     return LinkRequestForm(initial={"email": subscriber.email if subscriber else ""}, client_ip="")
 
 
-def client_ip(request):
-    """The visitor's address. Each of the TRUSTED_PROXY_HOPS proxies appends the address it saw
-    to X-Forwarded-For, so the visitor is that many entries from the right; anything further
-    left was written by the client and proves nothing."""
-    hops = settings.TRUSTED_PROXY_HOPS
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR") or "unknown"
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
     form = SignupForm(request.POST or None, request.FILES or None, client_ip=client_ip(request))
@@ -147,6 +138,9 @@ def manage(request, subscriber):
     return manage_page(request, subscriber, form=form)
 
 
+PAST_DIGESTS = 12  # the manage page lists this many of the reader's latest digests
+
+
 def manage_page(request, subscriber, form=None, papers_form=None, status=200):
     feedback = subscriber.interests.exclude(kind__in=[Interest.Kind.TOPIC, Interest.Kind.EXCLUDE]).exclude(
         seed_papers__isnull=False
@@ -162,7 +156,13 @@ def manage_page(request, subscriber, form=None, papers_form=None, status=200):
         "token": signing.make_token("manage", subscriber),
         "unsubscribe_token": signing.make_token("unsubscribe", subscriber),
         "feedback": feedback.select_related("paper"),
-        "matches": subscriber.preview_matches.select_related("paper"),
+        "matches": subscriber.preview_matches.select_related("paper")[: subscriber.papers_per_digest],
+        "past_digests": [
+            (digest, signing.digest_link(subscriber, digest.pk))
+            for digest in subscriber.digests.filter(status="sent")
+            .annotate(papers=Count("items"))
+            .order_by("-issue_date", "-sent_at")[:PAST_DIGESTS]
+        ],
         "preview_pending": not subscriber.preview_is_current,
     }
     return render(request, "subscriptions/manage.html", context, status=status)

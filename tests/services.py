@@ -249,6 +249,8 @@ def worker_environment(broker_url, email_url, **extra):
         SEND_RETRY_BASE_SECONDS="0.2",
         SEND_RETRY_MAX_SECONDS="1",
         LOG_LEVEL="WARNING",
+        FETCH_ALLOWED_HOSTS=",".join(settings.FETCH_ALLOWED_HOSTS),
+        INGEST_FILE_ROOT=",".join(str(root) for root in settings.INGEST_FILE_ROOT),
     )
     env.update({key: str(value) for key, value in extra.items()})
     return env

@@ -7,13 +7,15 @@ PostgreSQL is an error, never a silent fall-back.
 
 import os
 import socket
+import tempfile
+from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings import *
-from config.settings import DATABASES, env_bool
+from config.settings import BASE_DIR, DATABASES, env_bool
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -47,3 +49,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SITE_URL = "http://testserver"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+# Tests never run collectstatic: whitenoise finds the files itself instead of warning, on every
+# request handler it builds, that STATIC_ROOT does not exist.
+WHITENOISE_AUTOREFRESH = True
+# Tests serve their sources from 127.0.0.1 and write them under the temporary directory;
+# tests of the limits themselves narrow these again.
+FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+INGEST_FILE_ROOT = [BASE_DIR / "papers" / "fixtures", Path(tempfile.gettempdir())]

@@ -207,3 +207,21 @@ def test_a_reader_uploads_their_bibliography_on_the_manage_page_and_watches_it_b
         "Sentence embeddings from contrastive views of one sentence",
         "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
     ]
+
+
+def test_a_failed_save_on_the_manage_page_brings_the_errors_into_view_and_focus(browser, site):
+    from playwright.sync_api import expect
+
+    from subscriptions import signing
+
+    reader = make_subscriber(interests=["contrastive sentence embeddings"])
+    page = browser.new_page(viewport={"width": 1100, "height": 600})
+    page.goto(site + f"/manage/{signing.make_token('manage', reader)}/")
+    page.get_by_label("Your interests").fill("")
+    page.get_by_role("button", name="Save changes").click()
+
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Please check the field marked below.")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") > 0, "the page scrolled down to the form"

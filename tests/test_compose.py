@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_READ = re.compile(r'(?:environ\.get|environ\[|env_bool|env_int|env_float|env_list)\(?\s*"([A-Z][A-Z0-9_]*)"')
+SETTINGS_READ = re.compile(r'(?:environ\.get|environ\[|env_[a-z]+)\(?\s*"([A-Z][A-Z0-9_]*)"')
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,16 @@ def test_the_compose_file_runs_every_part_of_the_service(compose):
     assert "celery -A config worker" in worker and "-Q ingest,mail" in worker
     beat = " ".join(services["beat"]["command"])
     assert "setup_schedule" in beat and "celery -A config beat" in beat
-    assert "8025:8025" in services["mailpit"]["ports"]
+    assert "127.0.0.1:8025:8025" in services["mailpit"]["ports"]
+
+
+def test_nothing_is_published_beyond_this_machine_so_the_proxy_is_the_only_way_in(compose):
+    """A client that reached gunicorn directly would bypass the TLS proxy, and could write its own
+    X-Forwarded-For; the app port and mailpit's UI (every reader's links) listen on loopback only."""
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} to the network"
+    assert compose["services"]["web"]["ports"] == ["127.0.0.1:8000:8000"]
 
 
 def test_services_have_health_checks_and_data_survives_in_volumes(compose):

@@ -70,14 +70,32 @@ def test_production_settings_pass_the_deploy_check():
         SECRET_KEY=STRONG_SECRET_KEY,
         ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET,
         ALLOWED_HOSTS="digest.example.org",
+        SITE_URL="https://digest.example.org",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
 
+def test_the_deploy_check_names_public_addresses_left_at_their_embedded_defaults():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        PRODUCTION="1",
+        SECRET_KEY=STRONG_SECRET_KEY,
+        ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET,
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    assert result.returncode != 0
+    assert "(config.W001) SITE_URL is 'http://localhost:8000'" in result.stderr
+    assert "(config.W002) ALLOWED_HOSTS names only this machine" in result.stderr
+
+
 def test_every_environment_variable_the_settings_read_is_documented_in_the_readme():
     settings_source = (ROOT / "config" / "settings.py").read_text()
-    names = set(re.findall(r'(?:environ\.get|env_bool|env_int|env_float|env_list)\(\s*"([A-Z0-9_]+)"', settings_source))
+    names = set(re.findall(r'(?:environ\.get|env_[a-z]+)\(\s*"([A-Z0-9_]+)"', settings_source))
     names |= set(re.findall(r'os\.environ\["([A-Z0-9_]+)"\]', settings_source))
     readme = (ROOT / "README.md").read_text()
     undocumented = sorted(name for name in names if f"`{name}`" not in readme)
@@ -119,6 +137,9 @@ def test_a_typo_in_a_boolean_stops_the_start_and_names_the_variable():
         ("SEND_MAX_ATTEMPTS", "0", "SEND_MAX_ATTEMPTS=0 is out of range: it must be at least 1."),
         ("ANYMAIL_IGNORE_RECIPIENT_STATUS", "nope", "ANYMAIL_IGNORE_RECIPIENT_STATUS='nope' is not a boolean"),
         ("ANYMAIL_SEND_DEFAULTS", "[1]", "ANYMAIL_SEND_DEFAULTS must be a JSON object"),
+        ("SIGNUP_RATE_PER_IP", "20 per hour", "SIGNUP_RATE_PER_IP='20 per hour' is not a rate like 20/h"),
+        ("ADMIN_LOGIN_FAILURE_RATE", "0/h", "ADMIN_LOGIN_FAILURE_RATE='0/h' is not a rate like 20/h"),
+        ("TRUSTED_PROXY_ADDRESSES", "10.0.0.0/8, proxy", "TRUSTED_PROXY_ADDRESSES: 'proxy' is not an IP address"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(settings_from, name, value, message):

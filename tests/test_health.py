@@ -32,10 +32,10 @@ def real_redis():
         yield
 
 
-def test_a_healthy_service_answers_200_with_each_check(client, real_redis):
+def test_a_healthy_service_answers_200_with_each_check(admin_client, real_redis):
     ingest_run(hours_ago=3)
 
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
 
     assert response.status_code == 200
     body = response.json()
@@ -45,11 +45,11 @@ def test_a_healthy_service_answers_200_with_each_check(client, real_redis):
     assert response["Cache-Control"].startswith("max-age=0")
 
 
-def test_an_ingest_that_stopped_succeeding_makes_it_unhealthy(client):
+def test_an_ingest_that_stopped_succeeding_makes_it_unhealthy(admin_client):
     ingest_run(hours_ago=50)
     ingest_run(hours_ago=1, status=IngestRun.Status.FAILED)
 
-    response = client.get("/healthz")
+    response = admin_client.get("/healthz")
 
     assert response.status_code == 503
     assert response.json()["checks"]["ingest"] == {
@@ -66,12 +66,26 @@ def test_sources_that_never_ingested_are_unhealthy_but_a_fresh_install_is_not(cl
     assert client.get("/healthz").status_code == 503
 
 
-def test_redis_down_is_reported_not_raised(client):
+def test_redis_down_is_reported_not_raised(admin_client):
     with override_settings(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
-        response = client.get("/healthz")
+        response = admin_client.get("/healthz")
 
     assert response.status_code == 503
     assert "ConnectionError" in response.json()["checks"]["redis"]["error"]
+
+
+def test_the_public_sees_whether_each_check_passes_but_never_internal_addresses_or_errors(client):
+    port = free_port()
+    ingest_run(hours_ago=50)
+    with override_settings(REDIS_URL=f"redis://127.0.0.1:{port}/0"):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "ok": False,
+        "checks": {"database": {"ok": True}, "redis": {"ok": False}, "ingest": {"ok": False}},
+    }
+    assert str(port) not in response.content.decode()
 
 
 @time_machine.travel("2026-08-07 12:00:00+00:00", tick=False)

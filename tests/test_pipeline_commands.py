@@ -1,5 +1,6 @@
 """An operator sends a day's digests by hand with `manage.py send_digests`."""
 
+import re
 from datetime import date
 from io import StringIO
 
@@ -34,10 +35,14 @@ def run(*args):
     return out.getvalue()
 
 
-def test_a_dry_run_says_who_is_due_and_sends_nothing(readers):
+def test_a_dry_run_lists_who_would_get_which_papers_and_sends_nothing(readers):
     output = run("--date", "2026-08-07", "--dry-run")
 
     assert "2026-08-07: 4 subscriber(s) due" in output and "Dry run" in output
+    for reader in readers:
+        assert f"  {reader.email}: 3 papers\n" in output
+    assert re.search(r"\n     1\. \d\.\d\d  Contrastive sentence embeddings, part \d\n", output)
+    assert "paused0@example.org" not in output and "monday0@example.org" not in output
     assert not Digest.objects.exists() and mail.outbox == []
 
 

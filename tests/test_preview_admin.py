@@ -35,6 +35,9 @@ def test_preview_shows_the_email_and_each_items_score_breakdown_and_sends_nothin
     assert "similarity 0." in page and "&#x27;protein structure prediction&#x27; + 0.400 for shared words = 1." in page
     assert "<iframe" in page and "Plain-text part" in page
     assert not Digest.objects.exists() and not mail.outbox
+    # The email's own inline styles may apply in its sandboxed frame; scripts still may not run.
+    policy = [directive.strip() for directive in response["Content-Security-Policy"].split(";")]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self'" in policy
 
 
 def test_send_now_plans_todays_digest_and_sends_it_once(staff):

@@ -1,5 +1,7 @@
 """The scoring a subscriber experiences, checked with hand-made vectors (no database, no model)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -250,3 +252,34 @@ def test_excluded_keywords_match_whole_words_and_phrases_in_any_case():
     assert index.mask(["C++"]).tolist() == [False, False, False, True, False]
     assert index.mask(["  DIFFUSION ", "briefly"]).tolist() == [True, False, False, False, True]
     assert index.mask(["", "absent"]).tolist() == [False] * 5
+
+
+def test_a_liked_paper_moves_the_interest_nearest_to_it_and_leaves_the_other_alone():
+    liked = unit(1, 0, 1)  # a protein paper with a twist (axis 2)
+    profile = Profile(
+        positives=np.vstack([PROTEINS, COMPILERS]),
+        labels=["proteins", "compilers"],
+        liked=liked[None],
+        liked_ids=[7],
+        liked_labels=["A twisted protein paper"],
+        k=4,
+    )
+    twisted, plain_protein = unit(0.6, 0, 1), PROTEIN_PAPER
+
+    before = {m.index: m for m in ranked([twisted, plain_protein, COMPILER_PAPER], replace(profile, liked=None))}
+    after = {m.index: m for m in ranked([twisted, plain_protein, COMPILER_PAPER], profile)}
+
+    assert after[0].similarity > before[0].similarity + 0.1, "papers like the liked one come closer"
+    assert after[0].matched == "proteins" and after[0].because_of == 7
+    assert after[0].because_of_label == "A twisted protein paper"
+    assert after[2].similarity == pytest.approx(before[2].similarity), "the other interest did not move"
+    assert after[1].because_of is None, "a paper the feedback did not bring closer is not put down to it"
+
+
+def test_a_near_twin_of_a_disliked_paper_is_not_sent_and_the_rest_of_the_field_is():
+    disliked = unit(1, 0.2)
+    profile = Profile(positives=PROTEINS[None], labels=["proteins"], disliked=disliked[None], k=3)
+
+    matches = ranked([unit(1, 0.21), unit(1, -0.6), COMPILER_PAPER], profile)
+
+    assert [m.index for m in matches][:1] == [1] and 0 not in {m.index for m in matches}

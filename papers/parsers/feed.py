@@ -21,11 +21,19 @@ from .text import arxiv_links, doi_from, one_line, plain_abstract, strip_html, t
 _ARXIV_PREAMBLE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(\S+)\s*Abstract:\s*", re.IGNORECASE)
 _LEGACY_SUFFIX = re.compile(r"\s*\(arXiv:[^)\s]+(?:\s+\[[^\]]*\])?\s*([A-Z ]*)\)\s*$")
 _ROOT_END = re.compile(rb"</(?:\w+:)?(?:rss|feed|RDF)>\s*$")
+_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+_FIRST_ELEMENT = re.compile(rb"<(?![?!])[A-Za-z]")
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.|[A-Z](?![a-z]))[\s-]*){1,4}$")
 
 
 def parse(content: bytes | str, today: date | None = None) -> Parsed:
-    content = content.encode() if isinstance(content, str) else content
+    if isinstance(content, str):  # decoded already (parsers.decode): say so to feedparser
+        content = _DECLARED_ENCODING.sub(r"\1\2utf-8\2", content, count=1).encode("utf-8")
+    root = _FIRST_ELEMENT.search(content)
+    if _INTERNAL_SUBSET.search(content[: root.start() if root else len(content)]):
+        # Entity declarations are how a small document expands to gigabytes; no feed needs them.
+        raise ParseError("The document declares its own entities (a DOCTYPE with an internal subset); refused")
     document = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     feed_title = one_line(document.feed.get("title", ""))
     if not document.entries and not document.get("version"):

@@ -6,18 +6,21 @@ Each item wraps a `paper` (arXiv id, authors, summary, upvotes). The listing day
 arXiv date. Older titles and summaries are hard-wrapped at about 80 columns.
 """
 
-import json
 from datetime import date
 from typing import Any
 
 from ..models import arxiv_id_from
+from . import values
 from .records import Parsed, ParseError, Record
 from .text import arxiv_links, complete_json_items, one_line, paragraphs, to_date
+from .values import load_json
+
+HF_PAPERS = "https://huface.online/papers"  # a paper's page there: /papers/<arXiv id>
 
 
 def parse(content: bytes | str, today: date | None = None) -> Parsed:
     try:
-        data = json.loads(content)
+        data = load_json(content)
     except ValueError as exc:
         text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
         items = complete_json_items(text) if text.lstrip().startswith("[") else []
@@ -27,41 +30,42 @@ def parse(content: bytes | str, today: date | None = None) -> Parsed:
         parsed.error = f"The JSON is cut off after {len(items)} complete items ({exc})"
         return parsed
     if isinstance(data, dict) and isinstance(data.get("dailyPapers"), list):
-        return parse_items(data["dailyPapers"], listed_on=to_date(data.get("dateString")), today=today)
+        day = data.get("dateString")
+        return parse_items(data["dailyPapers"], listed_on=to_date(day if isinstance(day, str) else None), today=today)
     if not isinstance(data, list):
         raise ParseError("Expected a list of daily papers (or an object with `dailyPapers`)")
     return parse_items(data, today=today)
 
 
 def parse_items(items: list[Any], listed_on: date | None = None, today: date | None = None) -> Parsed:
-    parsed = Parsed(kind="hf_json")
-    for position, item in enumerate(items, start=1):
-        paper = item.get("paper") if isinstance(item, dict) else None
-        if not isinstance(paper, dict):
-            parsed.reject(f"item {position}", "No `paper` object in this item")
-            continue
-        title = one_line(item.get("title") or paper.get("title") or "")
+    def build(item: dict[str, Any], position: int) -> Record:
+        paper = values.obj(item, "paper")
+        if not paper:
+            raise values.EntryError("No `paper` object in this item")
+        title = one_line(values.text(item, "title") or values.text(paper, "title"))
         if not title:
-            parsed.reject(f"item {position} ({paper.get('id', 'no id')})", "The paper has no title")
-            continue
-        arxiv_id = arxiv_id_from(str(paper.get("id") or ""))
+            raise values.EntryError("The paper has no title")
+        arxiv_id = arxiv_id_from(values.text(paper, "id"))
         abs_url, pdf_url = arxiv_links(arxiv_id) if arxiv_id else ("", "")
-        upvotes = paper.get("upvotes")
-        parsed.records.append(
-            Record(
-                title=title,
-                abstract=paragraphs(paper.get("summary") or item.get("summary") or ""),
-                authors=[one_line(a.get("name", "")) for a in paper.get("authors") or [] if a.get("name")],
-                arxiv_id=arxiv_id,
-                abs_url=abs_url,
-                pdf_url=pdf_url,
-                published=to_date(paper.get("publishedAt")),
-                listed_on=listed_on
-                or to_date(paper.get("submittedOnDailyAt"))
-                or to_date(item.get("publishedAt"))
-                or today,
-                rank=position,
-                upvotes=upvotes if isinstance(upvotes, int) else None,
-            )
+        return Record(
+            title=title,
+            abstract=paragraphs(values.text(paper, "summary") or values.text(item, "summary")),
+            authors=[one_line(name) for name in values.names(paper, "authors") if name.strip()],
+            arxiv_id=arxiv_id,
+            abs_url=abs_url,
+            pdf_url=pdf_url,
+            hf_url=f"{HF_PAPERS}/{arxiv_id}" if arxiv_id else "",
+            published=to_date(values.text(paper, "publishedAt")),
+            listed_on=listed_on
+            or to_date(values.text(paper, "submittedOnDailyAt"))
+            or to_date(values.text(item, "publishedAt"))
+            or today,
+            rank=position,
+            upvotes=values.integer(paper, "upvotes"),
         )
-    return parsed
+
+    def label(item: dict[str, Any], position: int) -> str:
+        paper = item.get("paper")
+        return values.item_label("id")(paper, position) if isinstance(paper, dict) else f"item {position}"
+
+    return values.read_items(Parsed(kind="hf_json"), items, build, label)

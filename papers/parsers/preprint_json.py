@@ -5,13 +5,15 @@ JATS conversion (O_ST_ABS heading C_ST_ABS, O_LI item C_LI, O_SCPLOW small caps 
 {rho}) and headings run into the text ("BackgroundThe"), which are turned back into prose.
 """
 
-import json
 import re
 import unicodedata
 from datetime import date
+from typing import Any
 
+from . import values
 from .records import Parsed, ParseError, Record
 from .text import one_line, paragraphs, plain_abstract, to_date
+from .values import load_json
 
 _JATS_SPAN = re.compile(r"O_([A-Z]+(?:_[A-Z]+)*)(.*?)C_\1", re.DOTALL)
 _JATS_MARK = re.compile(r"[OC]_[A-Z]{2,}(?:_[A-Z]+)*")
@@ -24,38 +26,44 @@ _RUN_IN_HEADING = re.compile(
 
 def parse(content: bytes | str, today: date | None = None) -> Parsed:
     try:
-        data = json.loads(content)
+        data = load_json(content)
     except ValueError as exc:
         raise ParseError(f"Not valid JSON: {exc}") from exc
-    messages = data.get("messages") or [{}]
-    status = str(messages[0].get("status", "ok")).lower()
-    if status != "ok" and not data.get("collection"):
-        raise ParseError(f"The API answered: {messages[0].get('status')}")
-    parsed = Parsed(kind="biorxiv_json")
-    for position, item in enumerate(data.get("collection") or [], start=1):
-        title = one_line(item.get("title", ""))
-        doi = (item.get("doi") or "").strip()
+    if not isinstance(data, dict):
+        raise ParseError("Expected an object with `messages` and `collection`")
+    try:
+        messages = values.array(data, "messages")
+        collection = values.array(data, "collection")
+    except values.EntryError as exc:
+        raise ParseError(str(exc)) from None
+    first = messages[0] if messages and isinstance(messages[0], dict) else {}
+    status = str(first.get("status", "ok"))[:200]
+    if status.lower() != "ok" and not collection:
+        raise ParseError(f"The API answered: {status}")
+
+    def build(item: dict[str, Any], position: int) -> Record:
+        title = one_line(values.text(item, "title"))
+        doi = values.text(item, "doi").strip()
         if not title:
-            parsed.reject(f"item {position} ({doi or 'no DOI'})", "The paper has no title")
-            continue
-        server = item.get("server") or "biorxiv"
-        version = item.get("version") or "1"
+            raise values.EntryError("The paper has no title")
+        server = values.text(item, "server") or "biorxiv"
+        version = values.text(item, "version") or "1"
         page = f"https://www.{server}.org/content/{doi}v{version}" if doi else ""
-        parsed.records.append(
-            Record(
-                title=title,
-                abstract=clean_jats(item.get("abstract") or ""),
-                authors=[one_line(name) for name in (item.get("authors") or "").split(";") if name.strip()],
-                doi=doi,
-                abs_url=page,
-                pdf_url=f"{page}.full.pdf" if page else "",
-                published=to_date(item.get("date")),
-                categories=[item["category"].strip()] if item.get("category") else [],
-                listed_on=to_date(item.get("date")) or today,
-                rank=position,
-            )
+        category = values.text(item, "category").strip()
+        return Record(
+            title=title,
+            abstract=clean_jats(values.text(item, "abstract")),
+            authors=[one_line(name) for name in values.text(item, "authors").split(";") if name.strip()],
+            doi=doi,
+            abs_url=page,
+            pdf_url=f"{page}.full.pdf" if page else "",
+            published=to_date(values.text(item, "date")),
+            categories=[category] if category else [],
+            listed_on=to_date(values.text(item, "date")) or today,
+            rank=position,
         )
-    return parsed
+
+    return values.read_items(Parsed(kind="biorxiv_json"), collection, build, values.item_label("doi"))
 
 
 def clean_jats(text: str) -> str:

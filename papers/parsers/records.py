@@ -17,6 +17,7 @@ class Record:
     doi: str = ""
     abs_url: str = ""
     pdf_url: str = ""
+    hf_url: str = ""
     published: date | None = None
     categories: list[str] = field(default_factory=list)
     listed_on: date | None = None

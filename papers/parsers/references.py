@@ -298,6 +298,8 @@ def from_csl_json(text: str, max_entries: int | None = None) -> list[Reference]:
     """Zotero's "CSL JSON" export: an array of items (or {"items": [...]})."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise BadReference("The CSL-JSON file", "it is nested too deeply to read") from None
     except ValueError as exc:
         raise BadReference("The CSL-JSON file", f"it is not valid JSON ({exc})") from None
     items = data.get("items") if isinstance(data, dict) else data

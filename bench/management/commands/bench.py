@@ -4,10 +4,10 @@ import os
 
 import dj_database_url
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from bench import runner
+from config.commands import BaseCommand, at_least
 
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/paperdigest"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/13"
@@ -37,17 +37,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--subscribers", type=int, default=10000, help="Subscribers to create (default 10000)")
-        parser.add_argument("--papers", type=int, default=1000, help="Candidate papers (default 1000)")
         parser.add_argument(
-            "--sample", type=int, default=2000, help="Digests rendered and sent when there are more (default 2000)"
+            "--subscribers", type=at_least(1), default=10000, help="Subscribers to create (default 10000)"
+        )
+        parser.add_argument("--papers", type=at_least(1), default=1000, help="Candidate papers (default 1000)")
+        parser.add_argument(
+            "--sample",
+            type=at_least(1),
+            default=2000,
+            help="Digests rendered and sent when there are more (default 2000)",
         )
         parser.add_argument(
-            "--naive-sample", type=int, default=100, help="Subscribers and digests done the naive way (default 100)"
+            "--naive-sample",
+            type=at_least(1),
+            default=100,
+            help="Subscribers and digests done the naive way (default 100)",
         )
         parser.add_argument(
             "--send-processes",
-            type=int,
+            type=at_least(1),
             default=2,
             help="Sender processes working at once in the send stage, like Celery workers (default 2)",
         )
@@ -73,9 +81,6 @@ class Command(BaseCommand):
         parser.add_argument("--keep-db", action="store_true", help="Keep the bench database for inspection")
 
     def handle(self, *args, **options):
-        for name in ("subscribers", "papers", "sample", "naive_sample", "send_processes"):
-            if options[name] < 1:
-                raise CommandError(f"--{name.replace('_', '-')} must be at least 1 (got {options[name]})")
         use_database(options["database"])
         broker_url = None if options["broker_url"].lower() == "none" else options["broker_url"]
         _, table = runner.run(

@@ -8,9 +8,9 @@ configured email backend (by default .eml files in var/outbox/).
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from config.commands import BaseCommand
 from digest.planning import plan_digests
 from digest.sending import send_digest
 from papers.embeddings import embed_pending

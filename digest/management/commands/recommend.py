@@ -8,12 +8,13 @@ progress and log lines go to stderr.
 import contextlib
 import json
 import sys
-from datetime import datetime, time
+from datetime import date, datetime, time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from config.commands import BaseCommand, at_least, parsed
 from digest.planning import load_candidates
 from digest.ranking import Profile, Weights
 from papers import embeddings
@@ -21,10 +22,8 @@ from papers.models import Paper
 
 
 def since_date(value):
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise CommandError(f"--since {value!r} is not a date like 2026-08-07") from None
+    """The instant just before the day began, so papers first seen on the day count."""
+    day = date.fromisoformat(value)
     return timezone.make_aware(datetime.combine(day, time.min)) - timezone.timedelta(microseconds=1)
 
 
@@ -39,10 +38,10 @@ class Command(BaseCommand):
             metavar="TEXT",
             help="an interest, in your own words (repeat for several)",
         )
-        parser.add_argument("--top", type=int, default=10, help="how many papers (default 10)")
+        parser.add_argument("--top", type=at_least(1), default=10, help="how many papers (default 10)")
         parser.add_argument(
             "--since",
-            type=since_date,
+            type=parsed(since_date, "a date like 2026-08-07"),
             metavar="YYYY-MM-DD",
             help="only papers first seen on or after this day (default: all)",
         )
@@ -52,8 +51,6 @@ class Command(BaseCommand):
         interests = [text.strip() for text in interest if text.strip()]
         if not interests:
             raise CommandError("--interest needs some text")
-        if top < 1:
-            raise CommandError("--top must be at least 1")
         with contextlib.redirect_stdout(sys.stderr):  # libraries that print while loading the model
             matches, papers = self.rank(interests, top, since)
         rows = [

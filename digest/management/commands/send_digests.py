@@ -3,14 +3,15 @@
 import datetime
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from config.commands import BaseCommand, parsed
 from digest import schedule, sending
 from digest.models import Digest
 from digest.planning import plan_digests
+from digest.preview import would_get
 from digest.tasks import chunks
 
 SEND_BATCH = 50
@@ -24,11 +25,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", help="Issue date, YYYY-MM-DD (default: today, UTC)")
+        parser.add_argument(
+            "--date",
+            type=parsed(datetime.date.fromisoformat, "a date like 2026-08-07"),
+            help="Issue date, YYYY-MM-DD (default: today, UTC)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Only say who is due; plan and send nothing")
 
     def handle(self, *args, date=None, dry_run=False, **options):
-        day = self.parse_date(date) if date else timezone.now().date()
+        day = date or timezone.now().date()
         subscriber_ids = schedule.due_on(day)
         existing = Counter(
             Digest.objects.filter(issue_date=day, subscriber_id__in=subscriber_ids).values_list("status", flat=True)
@@ -36,8 +41,9 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(
                 f"{day}: {len(subscriber_ids)} subscriber(s) due; already there: {self.counts(existing) or 'none'}. "
-                "Dry run: nothing planned or sent."
+                "Dry run: nothing planned or sent. Who would get what, if planned now:"
             )
+            self.list_what_each_would_get(subscriber_ids, day)
             return
         digest_ids = []
         now, candidate_sets = timezone.now(), {}  # one window for the whole run, candidates loaded once
@@ -63,12 +69,15 @@ class Command(BaseCommand):
         if outcomes[sending.RETRY]:
             self.stdout.write("Digests left for retry are sent by the workers' sweeper, or by running this again.")
 
-    @staticmethod
-    def parse_date(text):
-        try:
-            return datetime.date.fromisoformat(text)
-        except ValueError:
-            raise CommandError(f"--date {text!r} is not a date like 2026-08-07") from None
+    def list_what_each_would_get(self, subscriber_ids, day):
+        for subscriber, items in would_get(subscriber_ids, day):
+            if not items:
+                outcome = "nothing (skips empty days)" if subscriber.skip_empty else "an empty digest"
+                self.stdout.write(f"  {subscriber.email}: no paper passes the minimum score; would get {outcome}")
+                continue
+            self.stdout.write(f"  {subscriber.email}: {len(items)} paper{'s' if len(items) > 1 else ''}")
+            for n, item in enumerate(items, start=1):
+                self.stdout.write(f"    {n:>2}. {item.score:.2f}  {item.paper.title[:90]}")
 
     @staticmethod
     def counts(counter):

@@ -5,8 +5,9 @@ defaults). Run once per deployment before starting beat (docker-compose does).
 """
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from config.commands import BaseCommand
 
 
 def default_schedule():

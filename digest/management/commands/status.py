@@ -2,9 +2,9 @@
 
 from collections import Counter
 
-from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from config.commands import BaseCommand
 from config.health import report
 from digest.models import Digest
 from papers.models import IngestRun

@@ -1,7 +1,8 @@
 """`manage.py embed`: give every paper without a current vector one, in batches."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from config.commands import BaseCommand
 from papers import embeddings
 
 from .ingest import embed_with_progress

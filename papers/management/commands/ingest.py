@@ -8,12 +8,14 @@ when nothing could be read from any of them.
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from config.commands import BaseCommand
 from papers import embeddings
-from papers.ingest import ingest, ingest_source
+from papers.ingest import ingest
 from papers.models import IngestRun, Paper, Source
+from papers.sources import ingest_scheduled
 
 
 class Command(BaseCommand):
@@ -36,18 +38,25 @@ class Command(BaseCommand):
                 with tqdm(unit="paper", file=sys.stderr, leave=False, disable=None) as entries:
                     configured = Source.objects.filter(name=name).first()
                     if configured and not kind:
-                        run = ingest_source(configured, progress=entries.update)
+                        done = ingest_scheduled(configured, progress=entries.update)
+                        if not done:
+                            self.stdout.write(f"{name}: every day up to yesterday is already read")
+                    elif configured and configured.is_dated:
+                        raise CommandError(f"{name} is read one day at a time: --kind does not apply")
                     else:
-                        run = ingest(
-                            configured.location if configured else name,
-                            kind=kind,
-                            source=configured,
-                            progress=entries.update,
-                        )
-                runs.append(run)
+                        done = [
+                            ingest(
+                                configured.location if configured else name,
+                                kind=kind,
+                                source=configured,
+                                progress=entries.update,
+                            )
+                        ]
+                for run in done:
+                    self.stdout.write(summary(run))
+                runs += done
                 bar.update(1)
-                self.stdout.write(summary(run))
-        if all(run.status == IngestRun.Status.FAILED for run in runs):
+        if runs and all(run.status == IngestRun.Status.FAILED for run in runs):
             reasons = "; ".join(f"{run.source.name}: {run.message}" for run in runs)
             raise CommandError(f"Nothing could be read from any source. {reasons}")
         if not no_embed:
@@ -68,7 +77,8 @@ def summary(run):
         f"{run.seen} entries: {run.new} new, {run.updated} updated, "
         f"{run.duplicate} already known, {run.rejected} rejected"
     )
-    line = f"{run.source.name}: {run.status}"
+    day = getattr(run, "listing_day", None)  # a dated source's runs say which day they read
+    line = f"{run.source.name}{f' {day}' if day else ''}: {run.status}"
     if run.status not in (IngestRun.Status.FAILED, IngestRun.Status.NOT_MODIFIED):
         line += f" ({run.kind}) {counts}"
     return f"{line}. {run.message}" if run.message else line

@@ -2,8 +2,7 @@
 worker does after each "add papers", run by hand (say, after an embedded-mode server was
 stopped in the middle of a lookup)."""
 
-from django.core.management.base import BaseCommand
-
+from config.commands import BaseCommand
 from subscriptions import seeds
 from subscriptions.models import SeedPaper, Subscriber
 

@@ -23,12 +23,22 @@ def parse_rate(rate):
         raise ValueError(f"rate {rate!r} is not like '20/h' (a count per s, m, h, d or seconds)") from None
 
 
+def _key(scope, identity, period):
+    window = int(time.time() // period)
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return f"ratelimit:{scope}:{digest}:{window}"
+
+
+def exhausted(scope, identity, rate):
+    """True when `identity` has used up this window's allowance; counts nothing."""
+    limit, period = parse_rate(rate)
+    return cache.get(_key(scope, identity, period), 0) >= limit
+
+
 def allow(scope, identity, rate):
     """Count one attempt by `identity`; False once it has made more than `rate` allows."""
     limit, period = parse_rate(rate)
-    window = int(time.time() // period)
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    key = f"ratelimit:{scope}:{digest}:{window}"
+    key = _key(scope, identity, period)
     cache.add(key, 0, timeout=period)
     try:
         attempts = cache.incr(key)
