@@ -111,7 +111,7 @@ def preheader(items):
         return "Nothing new matched your interests closely enough. Broader or more interests bring more papers."
     topics: list[str] = []
     for item in items:
-        topic = "papers you liked" if item.matched_kind == "liked" else shorten(item.matched, 60)
+        topic = "papers you liked" if item.matched_kind == "liked" else f"“{shorten(item.matched, 60)}”"
         if topic not in topics:
             topics.append(topic)
     shown = topics[:3] + ([f"{len(topics) - 3} more"] if len(topics) > 3 else [])

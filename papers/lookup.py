@@ -140,6 +140,29 @@ class Client:
         cache.set(key, record or _MISSING, settings.LOOKUP_CACHE_SECONDS)
         return record
 
+    def by_arxiv_title(self, title: str) -> Record | None:
+        """arXiv's paper with this title (a title phrase search), under the same rule as `by_title`:
+        only the same title counts. For listings of arXiv papers that Semantic Scholar has not
+        indexed yet (the newest ones) or while it is busy."""
+        wanted = normalise_title(title)
+        if not wanted:
+            return None
+        key = _cache_key(ARXIV, f"title {wanted}")
+        cached = cache.get(key)
+        if cached is not None:
+            return None if cached == _MISSING else cached
+        phrase = " ".join(wanted.split()[:30])  # words only: arXiv's query syntax has its own punctuation
+        query = urlencode({"search_query": f'ti:"{phrase}"', "max_results": 5})
+        body = self._get(ARXIV, f"{settings.LOOKUP_ARXIV_URL}?{query}")
+        try:
+            records = feed.parse(body).records
+        except ParseError:
+            records = []
+        tex.clean_records(records)
+        record = next((r for r in records if _same_title(normalise_title(r.title), wanted)), None)
+        cache.set(key, record or _MISSING, settings.LOOKUP_CACHE_SECONDS)
+        return record
+
     # --- the two services -------------------------------------------------------------------
 
     def _arxiv_batch(self, arxiv_ids: Sequence[str]) -> dict[str, Record]:

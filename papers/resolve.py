@@ -2,10 +2,11 @@
 to "#") its arXiv id, DOI and links, found by its title.
 
 Runs in the ingest worker after an ingest, never in a web request: each title is one
-Semantic Scholar "match" request (papers.lookup: timeouts, a turn per service, answers
-cached). Only a match with the same title counts. The ids are taken only when no other
-stored paper has them already (that one is the same paper, listed elsewhere with ids; the
-two are not merged here), and the links are taken in any case. A paper that is still
+Semantic Scholar "match" request, then an arXiv title search where that found nothing
+(papers.lookup: timeouts, a turn per service, answers cached). Only a match with the same
+title counts. The ids are taken only when no other stored paper has them already (that one
+is the same paper, listed elsewhere with ids; the two are not merged here), and the links
+are taken in any case. A paper that is still
 without a link is shown with a title search link (papers.links.search_url).
 """
 
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from .links import http_url
 from .lookup import Client, LookupProblem
 from .models import Paper, paper_key
+from .parsers.records import Record
 
 logger = logging.getLogger(__name__)
 MAX_URL = 1000  # Paper.abs_url / pdf_url
@@ -28,17 +30,26 @@ def unlinked(paper_ids: Iterable[int]):
     return Paper.objects.filter(pk__in=list(paper_ids), arxiv_id="", doi="", abs_url="", pdf_url="").order_by("pk")
 
 
+def _found(client: Client, title: str) -> Record | None:
+    """Semantic Scholar's paper with this title, else arXiv's; a service that is down is skipped
+    (the Client fails fast after its first failure, so a batch does not wait out each timeout)."""
+    for ask in (client.by_title, client.by_arxiv_title):
+        try:
+            record = ask(title)
+        except LookupProblem as problem:
+            logger.info("title lookup of %r: %s", title[:80], problem)
+            continue
+        if record is not None:
+            return record
+    return None
+
+
 def resolve_links(paper_ids: Iterable[int]) -> int:
-    """Look the unlinked papers among `paper_ids` up by title; returns how many got a link.
-    A service that fails stops the lookups of this batch (the Client fails fast after the first)."""
+    """Look the unlinked papers among `paper_ids` up by title; returns how many got a link."""
     client = Client()
     resolved = 0
     for paper in unlinked(paper_ids):
-        try:
-            record = client.by_title(paper.title)
-        except LookupProblem as problem:
-            logger.warning("title lookups stopped: %s", problem)
-            break
+        record = _found(client, paper.title)
         if record is None:
             continue
         arxiv_id, doi = record.arxiv_id, record.doi

@@ -45,7 +45,7 @@ def site(live_server, settings, monkeypatch):
         SimpleNamespace(paper=papers[0], similarity=0.71, matched="contrastive sentence embeddings"),
         SimpleNamespace(paper=papers[1], similarity=0.58, matched="protein structure prediction"),
     ]
-    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber: preview)
+    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber, **ranking: preview)
     yield live_server.url
     # ORM calls made while Playwright's event loop runs get a connection of their own: close it,
     # or it keeps the test database open past the end of the session.
@@ -225,3 +225,46 @@ def test_a_failed_save_on_the_manage_page_brings_the_errors_into_view_and_focus(
     expect(summary).to_be_focused()
     expect(summary).to_be_in_viewport()
     assert page.evaluate("window.scrollY") > 0, "the page scrolled down to the form"
+
+
+def test_a_reader_opens_their_digest_in_the_browser(browser, site, screenshots, fixture_path):
+    """The digest of the README's screenshot: real papers of a bundled Hugging Face daily list,
+    opened from the email's "view in your browser" link."""
+    from playwright.sync_api import expect
+
+    from digest.models import Digest, DigestItem
+    from digest.render import digest_message
+    from papers.ingest import ingest
+
+    run = ingest(fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json"))
+    assert run.new == 30, run.message
+    picks = [
+        ("WebChallenger", "agents that browse the web", 0.58, 0.3),
+        ("The Cold-Start Safety Gap", "safety of LLM agents", 0.63, 0.4),
+        ("Revisiting Articulated Parts", "robot manipulation", 0.66, 0.4),
+        ("Structured Defect Grounding", "text-to-image evaluation", 0.49, 0.0),
+    ]
+    reader = make_subscriber("ada@example.org", interests=sorted({interest for _, interest, _, _ in picks}))
+    digest = Digest.objects.create(subscriber=reader, issue_date="2026-06-12", status=Digest.Status.SENT)
+    for rank, (title, interest, similarity, words) in enumerate(picks, start=1):
+        DigestItem.objects.create(
+            digest=digest,
+            paper=Paper.objects.get(title__contains=title),
+            rank=rank,
+            score=similarity + words * 0.4,
+            matched=interest,
+            matched_kind="topic",
+            similarity=similarity,
+            word_match=words * 0.4,
+        )
+    digest.refresh_from_db()
+    view_url = re.search(r"View in your browser: (\S+)", digest_message(digest).body).group(1)
+
+    page = browser.new_page(viewport={"width": 720, "height": 900})
+    page.goto(view_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your papers for Fri 12 Jun")
+    expect(page.get_by_role("link", name=re.compile("^WebChallenger"))).to_be_visible()
+    expect(
+        page.get_by_text("Why: matches your interest 'robot manipulation' · 0.66 and uses its words")
+    ).to_be_visible()
+    page.screenshot(path=screenshots / "digest-email.png", full_page=True)

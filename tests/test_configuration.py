@@ -77,6 +77,14 @@ def test_production_settings_pass_the_deploy_check():
     assert "no issues" in result.stdout
 
 
+def test_health_checks_over_plain_http_are_not_redirected_in_production(settings_from):
+    production = settings_from(
+        PRODUCTION="1", SECRET_KEY=STRONG_SECRET_KEY, ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET
+    )
+    assert production["SECURE_SSL_REDIRECT"] is True
+    assert [re.match(pattern, "healthz") is not None for pattern in production["SECURE_REDIRECT_EXEMPT"]] == [True]
+
+
 def test_the_deploy_check_names_public_addresses_left_at_their_embedded_defaults():
     result = manage(
         "check",

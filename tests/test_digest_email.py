@@ -163,9 +163,9 @@ def test_the_inbox_preview_line_says_how_many_papers_for_which_interests_and_is_
 
     preheader = re.search(r'<div class="preheader" style="display:none;[^"]*">([^<]+)', html).group(1)
     assert preheader.startswith(
-        f"{count} papers matching protein structure prediction and compiler optimisation, each with why it is here."
+        f"{count} papers matching “protein structure prediction” and “compiler optimisation”, each with why it is here."
     ) or preheader.startswith(
-        f"{count} papers matching compiler optimisation and protein structure prediction, each with why it is here."
+        f"{count} papers matching “compiler optimisation” and “protein structure prediction”, each with why it is here."
     )
     assert html.index('class="preheader"') < html.index("Paper Digest</strong>"), "first text of the body"
 

@@ -60,12 +60,23 @@ def test_a_title_found_under_ids_another_stored_paper_has_gets_the_links_but_sta
     assert (bare.arxiv_id, bare.key, bare.abs_url) == ("", paper_key(title=LOFIT), "https://arxiv.org/abs/2406.01563")
 
 
-def test_when_the_lookup_service_is_down_papers_keep_their_search_link_and_nothing_fails(fixture_path, lookup_stub):
+def test_when_semantic_scholar_is_down_arxiv_is_asked_by_title(fixture_path, lookup_stub):
     lookup_stub.failures["s2"] = [503] * 10
+    lookup_stub.add(LOFIT, "We localise fine-tuning.", arxiv_id="2406.01563")
+    run = ingest(fixture_path(*PAGE))
+
+    assert resolve_links(run.changed_paper_ids) == 1
+
+    assert Paper.objects.get(title=LOFIT).abs_url == "https://arxiv.org/abs/2406.01563"
+    assert len([path for path in lookup_stub.requests if "search/match" in path]) <= 2, "fails fast after the first"
+
+
+def test_when_both_services_are_down_papers_keep_their_search_link_and_nothing_fails(fixture_path, lookup_stub):
+    lookup_stub.failures = {"s2": [503] * 10, "arxiv": [503] * 10}
     run = ingest(fixture_path(*PAGE))
 
     assert resolve_links(run.changed_paper_ids) == 0
-    assert len([path for path in lookup_stub.requests if "search/match" in path]) <= 2, "fails fast after the first"
+    assert len(lookup_stub.requests) <= 6, "each service fails fast after its first failure (with its retry)"
 
 
 def test_the_daily_ingest_task_looks_up_the_titles_of_papers_without_links(fixture_path, lookup_stub, fake_model):

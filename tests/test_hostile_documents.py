@@ -370,3 +370,57 @@ def test_zero_width_joiners_that_scripts_need_are_kept(tmp_path):
     ingest_document(tmp_path, [hf_item("2401.00001", title=title)])
 
     assert Paper.objects.get().title == title
+
+
+def test_a_feed_of_more_entries_than_one_document_may_hold_is_refused_before_parsing(tmp_path):
+    items = "<item><title>a</title></item>" * 200_000
+
+    run = ingest_document(tmp_path, rss([]).replace("</channel>", items + "</channel>").encode(), name="feed.xml")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message == "The document lists 200,000 entries; at most 10,000 are read from one document"
+
+
+def test_json_of_more_entries_than_one_document_may_hold_is_refused(tmp_path):
+    run = ingest_document(tmp_path, [hf_item("2401.00001")] * 10_001)
+
+    assert (run.status, run.message) == (
+        IngestRun.Status.FAILED,
+        "The document lists 10,001 entries; at most 10,000 are read from one document",
+    )
+
+
+def test_html_nested_without_end_in_one_abstract_rejects_that_entry_only(tmp_path):
+    nested = "&lt;div&gt;" * 50_000 + "x" + "&lt;/div&gt;" * 50_000
+
+    run = ingest_document(tmp_path, rss([GOOD_ITEM, ("Nested", "https://e.org/n", nested, "A")]).encode(), name="f.xml")
+
+    assert (run.status, run.new) == (IngestRun.Status.PARTIAL, 1)
+    assert run.rejections == [
+        {
+            "entry": "entry 2: Nested",
+            "reason": "Too long: a field has 550,001 characters of HTML (the limit is 100,000)",
+        }
+    ]
+
+
+def test_a_malformed_feed_read_loosely_keeps_its_entries_whatever_types_come_back(tmp_path):
+    """Not well-formed XML is read by feedparser's loose parser, whose values may be objects
+    where text was expected (here the namespaced DOI element comes back as its attributes)."""
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
+        "<entry><title>Loose &amp Broken</title><id>http://arxiv.org/abs/2401.00001v1</id>"
+        '<arxiv:doi xmlns:arxiv="http://arxiv.org/schemas/atom">10.1/x</arxiv:doi><summary>s</summary></entry></feed>'
+    )
+
+    run = ingest_document(tmp_path, atom.encode(), name="loose.xml")
+
+    assert run.new == 1 and run.status in (IngestRun.Status.OK, IngestRun.Status.PARTIAL)
+    assert Paper.objects.get().title == "Loose & Broken"
+
+
+def test_a_count_too_large_for_the_database_is_dropped_not_the_batch(tmp_path):
+    run = ingest_document(tmp_path, [hf_item("2401.00001", upvotes=10**30), hf_item("2401.00002", upvotes=12)])
+
+    assert (run.status, run.new) == (IngestRun.Status.OK, 2)
+    assert sorted(Paper.objects.values_list("arxiv_id", flat=True)) == ["2401.00001", "2401.00002"]

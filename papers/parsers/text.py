@@ -11,6 +11,7 @@ from typing import Any
 import nh3
 
 from ..models import arxiv_id_from
+from .records import MAX_RAW_FIELD, EntryError
 
 _SPACE = re.compile(r"\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -96,6 +97,8 @@ def strip_html(text: str | None) -> str:
     """
     if not text:
         return ""
+    if len(text) > MAX_RAW_FIELD:  # sanitising costs grow with the square of the nesting
+        raise EntryError(f"Too long: a field has {len(text):,} characters of HTML (the limit is {MAX_RAW_FIELD:,})")
     source = text
     text = _LESS_THAN.sub(lambda m: "<" if _HTML_TAG.match(source, m.start()) else "&lt;", source)
     text = re.sub(r"(?i)<br\s*/?>|</p\s*>", "\n\n", text)
@@ -110,7 +113,7 @@ def plain_abstract(text: str | None, is_html: bool = False) -> str:
 
 
 def doi_from(text: str | None) -> str:
-    match = _DOI.search(text or "")
+    match = _DOI.search(text) if isinstance(text, str) else None
     return match.group(1).rstrip(".,;") if match else ""
 
 
