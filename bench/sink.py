@@ -27,8 +27,9 @@ class CountingHandler:
 
 
 class SinkCount:
-    def __init__(self, received):
+    def __init__(self, received, port):
         self._received = received
+        self.port = port
 
     @property
     def received(self):
@@ -69,7 +70,7 @@ def smtp_sink():
             EMAIL_USE_TLS=False,
             EMAIL_USE_SSL=False,
         ):
-            yield SinkCount(received)
+            yield SinkCount(received, port)
     finally:
         stop.set()
         process.join(START_TIMEOUT)

@@ -33,6 +33,26 @@ def model_name():
     return settings.EMBEDDING_MODEL_NAME
 
 
+BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+def cpu_has_bf16():
+    """Whether this CPU multiplies bfloat16 natively; without it bf16 is emulated and slower than fp32."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = {flag for line in cpuinfo if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+    except OSError:
+        return False
+    return bool(flags & BF16_CPU_FLAGS)
+
+
+def dtype_name():
+    """The weights' dtype for this process: EMBEDDING_DTYPE, with "auto" decided by the CPU (on CPU only)."""
+    if settings.EMBEDDING_DTYPE != "auto":
+        return settings.EMBEDDING_DTYPE
+    return "bfloat16" if settings.EMBEDDING_DEVICE == "cpu" and cpu_has_bf16() else "float32"
+
+
 def get_model():
     """Load the sentence-transformers model once per process (a few seconds, ~100 MB)."""
     global _model
@@ -42,13 +62,18 @@ def get_model():
                 from sentence_transformers import SentenceTransformer
 
                 try:
-                    _model = SentenceTransformer(settings.EMBEDDING_MODEL, device=settings.EMBEDDING_DEVICE)
+                    model = SentenceTransformer(settings.EMBEDDING_MODEL, device=settings.EMBEDDING_DEVICE)
                 except Exception as exc:  # an OSError from the hub, a missing path, ...
                     raise ModelUnavailable(
                         f"Could not load the embedding model {settings.EMBEDDING_MODEL!r}: {exc}. "
                         "Set EMBEDDING_MODEL to a local sentence-transformers model directory; "
                         "no model is downloaded at run time (HF_HUB_OFFLINE=1)."
                     ) from exc
+                if dtype_name() == "bfloat16":
+                    import torch
+
+                    model.to(torch.bfloat16)
+                _model = model
     return _model
 
 

@@ -2,21 +2,28 @@
 
 import re
 from datetime import date
+from email import message_from_bytes
+from email import policy as email_policy
 from html import unescape
 
 import pytest
+import time_machine
 from django.core import mail
+from django.core import signing as django_signing
 
+from config.email_backends import simple_message_bytes
 from digest.models import Digest
 from digest.planning import plan_digests
 from digest.render import digest_message, teaser
 from papers.links import search_url
+from subscriptions import signing
 from tests.factories import embedded_papers, make_subscriber
 from tests.subscription_helpers import html_part
 
 pytestmark = pytest.mark.django_db
 
 TUESDAY = date(2026, 8, 4)
+freeze_time_at_noon = time_machine.travel("2026-08-04 12:00:00+00:00", tick=False)
 
 
 @pytest.fixture
@@ -184,3 +191,46 @@ def test_a_weekly_digest_says_this_week():
     assert message.subject.startswith("Your papers this week — ")
     assert message.body.startswith("Your papers this week, to Tue 4 Aug\n")
     assert "Your papers this week, to Tue 4 Aug</h1>" in html_part(message)
+
+
+def read(wire):
+    """A message as a mail client reads it: headers decoded, each part's text decoded."""
+    parsed = message_from_bytes(wire, policy=email_policy.default)
+    headers = {name: str(value).strip() for name, value in parsed.items() if name not in {"Content-Type", "Date"}}
+    parts = {part.get_content_type(): part.get_content() for part in parsed.iter_parts()}
+    return parsed.get_content_type(), headers, parts
+
+
+@pytest.mark.parametrize("body_line", ["", "a line longer than SMTP allows: " + "é" * 600])
+def test_the_bytes_sent_over_smtp_read_exactly_as_djangos_own(digest, body_line):
+    message = digest_message(digest)
+    message.extra_headers["Message-ID"] = "<digest.1@example.org>"  # as the sender sets it
+    message.body += body_line
+
+    ours = simple_message_bytes(message)
+    djangos = message.message().as_bytes(linesep="\r\n")
+
+    assert read(ours) == read(djangos)
+    kind, headers, parts = read(ours)
+    assert kind == "multipart/alternative" and headers["Subject"] == message.subject
+    assert parts["text/plain"].replace("\r\n", "\n").rstrip("\n") == message.body.rstrip("\n")
+    assert parts["text/html"].replace("\r\n", "\n").rstrip("\n") == html_part(message).rstrip("\n")
+    assert max(len(line) for line in ours.split(b"\r\n")) <= 998
+
+
+def test_anything_but_text_and_html_goes_djangos_way(digest):
+    message = digest_message(digest)
+    message.attach("notes.txt", "attached", "text/plain")
+
+    assert simple_message_bytes(message) is None
+
+
+@freeze_time_at_noon
+def test_signed_links_are_byte_for_byte_what_djangos_signing_makes():
+    from types import SimpleNamespace
+
+    for pk, extra in [(1, {}), (123456, {"p": 42, "c": "more"}), (7, {"p": 9_999_999, "c": "less"})]:
+        for purpose in ("manage", "unsubscribe", "feedback", "confirm"):
+            token = signing.make_token(purpose, SimpleNamespace(pk=pk), **extra)
+            assert token == django_signing.dumps({"s": pk, **extra}, salt=signing._salt(purpose), compress=True)
+            assert signing.read_token(purpose, token) == {"s": pk, **extra}
