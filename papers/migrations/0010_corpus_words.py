@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0008_source_previews"),
+        ("papers", "0009_tex_to_text_in_stored_papers"),
     ]
 
     operations = [
