@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from digest.planning import rank_subscribers, window_starts
 from digest.ranking import Weights
-from digest.render import digest_context
+from digest.render import digest_context, why_lines
 from papers.models import Paper
 from subscriptions import emails
 from subscriptions.models import PreviewMatch, Subscriber
@@ -101,8 +101,9 @@ def refresh_preview(subscriber_id):
                 rank=rank,
                 matched=match.matched[:300],
                 similarity=match.similarity,
+                why=reason[:600],
             )
-            for rank, match in enumerate(matches, start=1)
+            for rank, (match, reason) in enumerate(zip(matches, why_lines(matches), strict=True), start=1)
         )
         Subscriber.objects.filter(pk=subscriber_id).update(preview_version=version)
 

@@ -163,9 +163,16 @@ def feedback_link(subscriber, paper_id, choice):
 
 def _shared(item, weights):
     """The shared words worth naming: only where the interest's words added to the score."""
-    if item.matched_kind != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
+    if getattr(item, "matched_kind", "topic") != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
         return ()
     return shared_words(item.matched, item.paper.embedding_text, weights)
+
+
+def why_lines(items):
+    """The why-line of each item (anything with .paper, .matched and, where known, .matched_kind
+    and .word_match), with one query for the corpus counts of all their interests' words."""
+    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
+    return [why(item.matched, getattr(item, "matched_kind", "topic"), _shared(item, weights)) for item in items]
 
 
 def rendered_items(subscriber, items):
@@ -176,8 +183,7 @@ def rendered_items(subscriber, items):
     one with no link at all to a search for its title, marked as a search.
     """
     rendered = []
-    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
-    for item in items:
+    for item, reason in zip(items, why_lines(items), strict=True):
         paper = item.paper
         abs_url = http_url(paper.abs_url) or (http_url(f"https://doi.org/{paper.doi}") if paper.doi else "")
         pdf_url = http_url(paper.pdf_url)
@@ -196,7 +202,7 @@ def rendered_items(subscriber, items):
                 search_url=search,
                 hf_url=http_url(paper.hf_url),
                 upvotes=paper.upvotes,
-                why=why(item.matched, item.matched_kind, _shared(item, weights)),
+                why=reason,
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
                 less_url=feedback_link(subscriber, paper.pk, "less"),
