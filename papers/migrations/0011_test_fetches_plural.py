@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("papers", "0009_tex_to_text_in_stored_papers"),
+        ("papers", "0010_corpus_words"),
     ]
 
     operations = [
