@@ -49,7 +49,9 @@ def _header(value: str) -> str:
     characters in each), folded. email.header.Header does the same at 5 ms a subject."""
     if value.isascii():
         return value
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for character in value:
         length = len(character.encode())
         if size + length > ENCODED_WORD_BYTES:
