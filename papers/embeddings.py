@@ -142,6 +142,7 @@ def embed_papers(papers, batch_size=None, progress=None):
     A paper whose title+abstract vector is still current (it only lacks a title vector,
     as every paper embedded before title vectors did) has only its title read.
     """
+    from . import corpus
     from .models import PaperEmbedding
 
     papers = list(papers)
@@ -167,6 +168,7 @@ def embed_papers(papers, batch_size=None, progress=None):
         with transaction.atomic():
             PaperEmbedding.objects.bulk_create([row for row in rows if not row.pk])
             PaperEmbedding.objects.bulk_update([row for row in rows if row.pk], ["text_hash", "vector", "title_vector"])
+        corpus.count_words(paper.id for paper in batch)
         started = time.perf_counter()
         word_vectors(set(WORD.findall(" ".join(paper.embedding_text for paper in batch).lower())), embed_missing=True)
         model_seconds += time.perf_counter() - started
@@ -207,7 +209,12 @@ def word_vectors(words, embed_missing=False):
 
 
 def embed_pending(progress=None):
-    return embed_papers(pending_papers(), progress=progress)
+    """Embed every paper without current vectors; papers stored before word counts existed are counted too."""
+    from . import corpus
+
+    result = embed_papers(pending_papers(), progress=progress)
+    corpus.count_uncounted()
+    return result
 
 
 def paper_matrix(paper_ids):

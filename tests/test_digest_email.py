@@ -42,15 +42,21 @@ def test_the_subject_names_the_day_the_top_paper_and_how_many_more(digest):
     assert message.subject == f"Your papers for Tue 4 Aug — {top} and {count - 1} more"
 
 
-def test_the_why_line_names_the_closeness_and_whether_the_interest_words_were_used():
-    from digest.render import why
+def test_the_why_line_names_the_interest_and_the_topical_words_it_shares_and_no_number():
+    from digest.render import shared_words, why
 
+    weights = {"speculative": 5.1, "decoding": 3.4, "llms": 2.0, "for": 0.0, "models": 0.0, "studies": 0.0}
+    text = "Faster speculative decoding for large language models. Drafts from small LLMs are checked in one pass."
+
+    assert shared_words("speculative decoding for LLMs", text, weights) == ["speculative decoding", "llms"]
+    assert shared_words("diffusion models for images", text, weights) == []  # "models" and "for" name no topic
+    assert shared_words("LLMs speculative", text, weights) == ["llms", "speculative"]  # not side by side there
     assert (
-        why("protein folding", "topic", 0.613, 0.25)
-        == "matches your interest 'protein folding' · 0.61 and uses its words"
+        why("speculative decoding", "topic", ["speculative decoding"])
+        == "matches your interest 'speculative decoding' — shares 'speculative decoding'"
     )
-    assert why("protein folding", "topic", 0.613, 0.02) == "matches your interest 'protein folding' · 0.61"
-    assert why("A paper", "liked", 0.8) == "similar to a paper you liked, 'A paper' · 0.80"
+    assert why("clinical studies", "topic") == "matches your interest 'clinical studies'"
+    assert why("A paper", "liked") == "similar to a paper you liked, 'A paper'"
 
 
 def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
@@ -60,11 +66,15 @@ def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(diges
     for item in digest.items.select_related("paper"):
         paper = item.paper
         assert paper.title in html
-        why = f"Why: matches your interest '{item.matched}' · {item.similarity:.2f} and uses its words"
-        assert 0 < item.similarity <= 1 and item.word_match >= 0.1 and why in html
+        after_title = text.split(f"{paper.title}\n", 1)[1]
+        line = next(line.strip() for line in after_title.splitlines() if line.strip().startswith("Why:"))
+        assert line.startswith(f"Why: matches your interest '{item.matched}' — shares '"), line
+        shared = re.findall(r"'([^']+)'", line.split("— shares", 1)[1])
+        assert all(phrase in paper.embedding_text.lower() and phrase in item.matched for phrase in shared), line
+        assert not re.search(r"\d", line), "no similarity or score in the why-line"
+        assert line in html
         assert paper.abs_url in html and paper.pdf_url in html
         assert f"{paper.title}\n   Ada Lovelace, Alan Turing" in text
-        assert why in text
         assert f"Abstract: {paper.abs_url}" in text and f"PDF: {paper.pdf_url}" in text
     more = re.findall(r"More like this: (\S+)", text)
     less = re.findall(r"Less like this: (\S+)", text)
@@ -128,9 +138,10 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
     short_digest, long_digest = (Digest.objects.select_related("subscriber").get(subscriber=s) for s in (short, long))
     assert (short_digest.items.count(), long_digest.items.count()) == (1, 5)
 
-    with django_assert_num_queries(1):
+    # The items with their papers, then the corpus's size and its counts of the interests' words.
+    with django_assert_num_queries(3):
         digest_message(short_digest)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3):
         digest_message(long_digest)
 
 
