@@ -149,6 +149,7 @@ class SourcePreview(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "test fetch"
+        verbose_name_plural = "test fetches"
 
     def __str__(self):
         return f"Test fetch of {self.name or self.location[:100]}"
