@@ -154,6 +154,7 @@ def _plan_chunk(
                     matched_kind=match.matched_kind,
                     similarity=round(match.similarity, 4),
                     word_match=round(match.word_match, 4),
+                    because_of_id=match.because_of,
                 )
                 for position, match in enumerate(matches, start=1)
             )

@@ -32,6 +32,8 @@ class PreviewItem:
         self.penalty = match.penalty
         self.trending = match.trending
         self.word_match = match.word_match
+        self.because_of_id = match.because_of
+        self.because_of_title = match.because_of_label
 
     @property
     def breakdown(self):

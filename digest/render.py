@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from papers.links import http_url
 from subscriptions import emails, signing
+from subscriptions.models import SeedPaper
 
 TITLE_IN_SUBJECT = 80
 TEASER_CHARS = 320
@@ -78,9 +79,14 @@ def teaser(abstract, limit=TEASER_CHARS):
 WORDS_NOTED = 0.1  # a word match worth at least this much of the score is named in "why"
 
 
-def why(matched, matched_kind, similarity, word_match=0.0):
+def why(matched, matched_kind, similarity, word_match=0.0, because_of="", seeded=False):
     """The reason shown with a paper: what matched and how closely (the cosine similarity,
-    0..1); "and uses its words" where the interest's own words added to its score."""
+    0..1); "and uses its words" where the interest's own words added to its score. When a
+    paper the reader liked brought it (`because_of`, its title), that paper is the reason:
+    the reader asked for it, and it is what they will recognise."""
+    if because_of:
+        marked = "one of your own papers" if seeded else "which you marked more like this"
+        return f"like '{shorten(because_of, 90)}', {marked} · {similarity:.2f}"
     if matched_kind == "liked":
         return f"similar to a paper you liked, '{shorten(matched, 90)}' · {similarity:.2f}"
     words = " and uses its words" if word_match >= WORDS_NOTED else ""
@@ -123,8 +129,17 @@ def rendered_items(subscriber, items):
     a `javascript:` URL renders its title without a link, never the URL.
     """
     rendered = []
+    brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
+    seeded = set(
+        SeedPaper.objects.filter(subscriber_id=subscriber.pk, paper_id__in=brought_by).values_list(
+            "paper_id", flat=True
+        )
+        if brought_by
+        else ()
+    )
     for item in items:
         paper = item.paper
+        because_of = getattr(item, "because_of_title", "")
         abs_url, pdf_url = http_url(paper.abs_url), http_url(paper.pdf_url)
         rendered.append(
             RenderedItem(
@@ -137,7 +152,7 @@ def rendered_items(subscriber, items):
                 url=abs_url or pdf_url,
                 abs_url=abs_url,
                 pdf_url=pdf_url,
-                why=why(*_reason(item)),
+                why=why(*_reason(item), because_of, getattr(item, "because_of_id", None) in seeded),
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
                 less_url=feedback_link(subscriber, paper.pk, "less"),
@@ -158,7 +173,7 @@ def digest_context(subscriber, issue_date, items):
 
 def digest_items(digest):
     """The stored items of a digest with their papers, in one query."""
-    return list(digest.items.select_related("paper").order_by("rank"))
+    return list(digest.items.select_related("paper", "because_of").order_by("rank"))
 
 
 def digest_message(digest, items=None, links=None):

@@ -45,6 +45,18 @@ def test_the_why_line_names_the_closeness_and_whether_the_interest_words_were_us
     assert why("A paper", "liked", 0.8) == "similar to a paper you liked, 'A paper' · 0.80"
 
 
+def test_a_paper_brought_by_feedback_names_the_paper_the_reader_liked():
+    from digest.render import why
+
+    assert (
+        why("protein folding", "topic", 0.7, 0.0, "Folding at atomic accuracy")
+        == "like 'Folding at atomic accuracy', which you marked more like this · 0.70"
+    )
+    assert why("protein folding", "topic", 0.7, 0.0, "My paper", seeded=True) == (
+        "like 'My paper', one of your own papers · 0.70"
+    )
+
+
 def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
     message = digest_message(digest)
     html, text = unescape(html_part(message)), message.body
