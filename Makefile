@@ -49,9 +49,11 @@ lint: install
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The README's screenshots, taken by the browser stories in headless Chromium (tests write theirs to a temp dir).
+# The README's screenshots, taken by the browser stories in headless Chromium (tests write theirs to a temp dir):
+# the sign-up and manage pages, a digest opened in the browser, the admin's Today page.
 screenshots: install browser
-	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -m browser tests/test_browser_subscribe.py
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest -q -m browser tests/test_browser_subscribe.py \
+	  tests/test_browser_admin.py
 
 bench: install
 	$(PY) manage.py migrate --noinput

@@ -1,4 +1,5 @@
-"""System checks: `manage.py check` refuses timing settings that would break exactly-once delivery.
+"""System checks: `manage.py check` refuses timing settings that would break exactly-once delivery,
+and `check --deploy` warns about public addresses left at their embedded defaults.
 
 Every one of these values can be overridden from the environment, and each relation below
 is one that digest/sending.py and the Celery tasks rely on (see the docstring of
@@ -15,11 +16,13 @@ digest/sending.py for the life of a digest):
 """
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 TAG = "exactly_once"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 def _task_limits() -> list[tuple[str, float, float]]:
@@ -105,3 +108,33 @@ def exactly_once_timing(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 "still running after the visibility timeout to a second worker.",
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def public_address(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """`check --deploy`: what a deployer must set besides the secrets (settings refuse those).
+
+    Every link in every email is built on SITE_URL, and the cookies and HSTS of production
+    assume https: a forgotten SITE_URL mails readers dead localhost links, a plain http one
+    sends their signed manage links in the clear. ALLOWED_HOSTS left at its embedded default
+    answers only localhost.
+    """
+    warnings: list[CheckMessage] = []
+    host = urlsplit(settings.SITE_URL).hostname or ""
+    if not settings.SITE_URL.startswith("https://") or host in LOCAL_HOSTS:
+        warnings.append(
+            Warning(
+                f"SITE_URL is {settings.SITE_URL!r}: emails would link readers to it.",
+                hint="Set SITE_URL to the public https address readers' browsers reach, e.g. https://digest.example.org.",
+                id="config.W001",
+            )
+        )
+    if set(settings.ALLOWED_HOSTS) <= LOCAL_HOSTS | {"testserver"}:
+        warnings.append(
+            Warning(
+                "ALLOWED_HOSTS names only this machine, so the site answers no public host name.",
+                hint="Set ALLOWED_HOSTS to the host name(s) of SITE_URL, comma-separated.",
+                id="config.W002",
+            )
+        )
+    return warnings

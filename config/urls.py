@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("anymail/", include("digest.webhook_urls")),
     path("healthz", healthz, name="healthz"),
+    path("", include("digest.urls")),
     path("", include("subscriptions.urls")),
 ]

@@ -1,7 +1,3 @@
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
-
-from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
@@ -22,16 +18,9 @@ from .preview import preview_next_digest as preview
 from .render import digest_message
 from .sending import SENT, send_digest
 from .tasks import queue_sends
+from .views import allows_email_styles
 
 PREVIEW_LIMIT = 10
-
-Action = TypeVar("Action", bound=Callable[..., Any])
-
-
-def allows_email_styles(action: Action) -> Action:
-    """django-csp's csp_update, for an admin view or action showing an email (its types expect a
-    plain view): the page's frame shows the email's inline styles."""
-    return cast(Action, csp_update({"style-src": ["'unsafe-inline'"]})(cast(Any, action)))
 
 
 def email_link(digest):

@@ -88,7 +88,9 @@ def refresh_preview(subscriber_id):
     if subscriber is None or subscriber.preview_is_current:
         return
     version = subscriber.profile_version
-    matches = recent_matches(subscriber)  # embeds the interests no worker has embedded yet
+    # As many as a digest of theirs holds (the page shows that many), embedding the interests
+    # no worker has embedded yet.
+    matches = recent_matches(subscriber, limit=max(subscriber.papers_per_digest, PREVIEW_LIMIT))
     with transaction.atomic():
         current = Subscriber.objects.select_for_update().filter(pk=subscriber_id).values_list("preview_version").first()
         if current is None or (current[0] is not None and current[0] >= version):

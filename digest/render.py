@@ -13,7 +13,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import reverse
 
-from papers.links import http_url
+from papers.links import http_url, search_url
 from subscriptions import emails, signing
 from subscriptions.models import SeedPaper
 
@@ -36,9 +36,12 @@ class RenderedItem:
     matched_kind: str
     title: str
     authors: str
-    url: str  # where the title links: the abstract page, else the PDF, else nothing
+    url: str  # where the title links: the abstract page, else the PDF, else a search for the title
     abs_url: str
     pdf_url: str
+    search_url: str  # only for a paper with no link of its own: the email says it is a search
+    hf_url: str
+    upvotes: int | None
     why: str
     teaser: str
     more_url: str
@@ -93,13 +96,34 @@ def why(matched, matched_kind, similarity, word_match=0.0, because_of="", seeded
     return f"matches your interest '{shorten(matched, 90)}' · {similarity:.2f}{words}"
 
 
-def subject_line(day, items):
-    label = issue_label(day)
+def period(day, weekly=False):
+    """'for Tue 7 Aug', or 'this week' in a weekly digest: how the subject names its papers."""
+    return "this week" if weekly else f"for {issue_label(day)}"
+
+
+def subject_line(day, items, weekly=False):
+    label = period(day, weekly)
     if not items:
-        return f"Your papers for {label} — nothing matched closely this time"
+        return f"Your papers {label} — nothing matched closely this time"
     top = shorten(items[0].paper.title, TITLE_IN_SUBJECT)
     more = len(items) - 1
-    return f"Your papers for {label} — {top}" + (f" and {more} more" if more else "")
+    return f"Your papers {label} — {top}" + (f" and {more} more" if more else "")
+
+
+def preheader(items):
+    """The inbox's preview line under the subject, which already names the top paper: how many
+    papers, and for which of the reader's interests."""
+    if not items:
+        return "Nothing new matched your interests closely enough. Broader or more interests bring more papers."
+    topics: list[str] = []
+    for item in items:
+        topic = "papers you liked" if item.matched_kind == "liked" else f"“{shorten(item.matched, 60)}”"
+        if topic not in topics:
+            topics.append(topic)
+    shown = topics[:3] + ([f"{len(topics) - 3} more"] if len(topics) > 3 else [])
+    named = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    count = f"{len(items)} paper{'' if len(items) == 1 else 's'}"
+    return f"{count} matching {named}, each with why it is here."
 
 
 @lru_cache(maxsize=8)
@@ -126,7 +150,8 @@ def rendered_items(subscriber, items):
     """Items with their explanation, teaser and signed feedback links.
 
     Every link a paper brings is checked again here (papers.links.http_url): a row that holds
-    a `javascript:` URL renders its title without a link, never the URL.
+    a `javascript:` URL never renders the URL. A paper with a DOI and no page links to doi.org;
+    one with no link at all to a search for its title, marked as a search.
     """
     rendered = []
     brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
@@ -140,7 +165,9 @@ def rendered_items(subscriber, items):
     for item in items:
         paper = item.paper
         because_of = getattr(item, "because_of_title", "")
-        abs_url, pdf_url = http_url(paper.abs_url), http_url(paper.pdf_url)
+        abs_url = http_url(paper.abs_url) or (http_url(f"https://doi.org/{paper.doi}") if paper.doi else "")
+        pdf_url = http_url(paper.pdf_url)
+        search = "" if abs_url or pdf_url else search_url(paper.title)
         rendered.append(
             RenderedItem(
                 paper=paper,
@@ -149,9 +176,12 @@ def rendered_items(subscriber, items):
                 matched_kind=item.matched_kind,
                 title=paper.title,
                 authors=paper.short_authors,
-                url=abs_url or pdf_url,
+                url=abs_url or pdf_url or search,
                 abs_url=abs_url,
                 pdf_url=pdf_url,
+                search_url=search,
+                hf_url=http_url(paper.hf_url),
+                upvotes=paper.upvotes,
                 why=why(*_reason(item), because_of, getattr(item, "because_of_id", None) in seeded),
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
@@ -163,11 +193,14 @@ def rendered_items(subscriber, items):
 
 def digest_context(subscriber, issue_date, items):
     items = rendered_items(subscriber, items)
+    weekly, label = subscriber.frequency == "weekly", issue_label(issue_date)
     return {
         "items": items,
         "issue_date": issue_date,
-        "issue_label": issue_label(issue_date),
-        "subject": subject_line(issue_date, items),
+        "issue_label": label,
+        "heading": f"Your papers this week, to {label}" if weekly else f"Your papers for {label}",
+        "subject": subject_line(issue_date, items, weekly),
+        "preheader": preheader(items),
     }
 
 
@@ -179,10 +212,12 @@ def digest_items(digest):
 def digest_message(digest, items=None, links=None):
     """The ready-to-send AnymailMessage for a Digest (not sent). `items` defaults to its stored items."""
     items = digest_items(digest) if items is None else items
+    context = digest_context(digest.subscriber, digest.issue_date, items)
+    context["view_url"] = signing.digest_link(digest.subscriber, digest.pk)
     return emails.build(
         "digest",
         digest.subscriber,
-        digest_context(digest.subscriber, digest.issue_date, items),
+        context,
         metadata={"digest_id": str(digest.pk)},
         tags=["digest"],
         links=links,

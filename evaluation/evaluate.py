@@ -1,19 +1,26 @@
-"""Score our ranking and a BM25 baseline against a judged set (graded relevance 0/1/2).
+"""Score what our digests send, and two baselines, against judged sets (graded relevance 0/1/2).
 
 A judged set is a JSON (or YAML) file: the `source` page or feed it was judged on (path relative to
 the project, read with the project's own parsers) and `profiles`, each with a `style`
 ("literal": in the papers' own words, "paraphrased": in words the papers do not use), its
-`interests` and `judgments` {paper title: grade} for every paper of the source.
+`interests` and `judgments` {paper title: grade} for every paper of the source. A set with
+`"held_out": true` is reported on its own and never tuned on.
 
 Our side is exactly the production scoring (`digest.ranking.rank` with the settings'
-weights, paper vectors of `Paper.embedding_text` and of the title), so a paper below the minimum score is a
-paper the subscriber would not get, and counts as a miss. BM25 (rank-bm25, Okapi) reads
-title + abstract and gets all of a profile's interests as one query.
+weights, paper vectors of `Paper.embedding_text` and of the title) for a default digest
+(DIGEST_DEFAULT_SIZE papers): what it *sends* is what passes the minimum score, and a paper
+below it counts as a miss. Beside it: our order with no cut at all, BM25 (rank-bm25, Okapi,
+title + abstract, all of a profile's interests as one query; it has no cut, so it always
+sends a full digest) and plain cosine similarity with the single best threshold over the
+tuning sets (`best_cut`). Every side is measured by `evaluation.metrics.Summary`: NDCG@5 and
+P@5 of what is sent, junk share, grade-2 recall and empty digests.
 """
 
 import json
+import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +28,21 @@ from django.conf import settings
 
 from digest.ranking import Profile, Weights, rank
 from digest.word_match import TextIndex
-from evaluation.metrics import ndcg_at, precision_at
+from evaluation.metrics import Sent, Summary
 from papers import embeddings
 from papers.models import Paper, normalise_title
 from papers.parsers import parse
+from papers.parsers.tex import tex_to_text
 
 K = 5
 JUDGED_DIR = Path(__file__).resolve().parent / "judged"
+# The issue's target for what a default digest sends, over the tuning sets.
+TARGET_JUNK = 0.20
+TARGET_RECALL = 0.85
+# The cuts tried on our score and on the plain cosine similarity (both run 0..1).
+CUTS = tuple(round(float(cut), 2) for cut in np.arange(0.0, 1.0001, 0.02))
+
+Progress = Callable[[str], object]
 
 
 class JudgedSetError(ValueError):
@@ -36,21 +51,44 @@ class JudgedSetError(ValueError):
 
 @dataclass
 class ProfileResult:
+    """One judged profile: the grades of what each side ranks or sends, and every paper's grade."""
+
     name: str
     style: str
     interests: list
-    ours: list  # grades of our top K, in order
-    bm25: list
-    grades: list  # every paper's grade
+    grades: list  # every paper's grade, in the source's order
+    size: int  # the digest size (DIGEST_DEFAULT_SIZE)
+    sent: list  # grades of what our default digest sends, in the order shown
+    ordered: list  # grades of our first `size` papers with no cut at all (order only)
+    bm25: list  # grades of BM25's first `size` papers (it has no cut)
+    ours_at: dict  # {cut: grades our digest sends with that minimum score}
+    cosine: np.ndarray  # plain cosine similarity of every paper to the best of the interests
 
-    def scores(self, side):
-        ranked = getattr(self, side)
-        return ndcg_at(K, ranked, self.grades), precision_at(K, ranked)
+    def digest(self, side: str) -> Sent:
+        return Sent(getattr(self, side), self.grades, self.size)
+
+    def ours_digest(self, cut: float) -> Sent:
+        return Sent(self.ours_at[cut], self.grades, self.size)
+
+    def cosine_digest(self, cut: float | None) -> Sent:
+        """The first `size` papers by plain cosine similarity, only those reaching `cut` (None: no cut)."""
+        order = np.argsort(-self.cosine, kind="stable")[: self.size]
+        kept = order if cut is None else order[self.cosine[order] >= cut - 1e-9]
+        return Sent([self.grades[i] for i in kept], self.grades, self.size)
 
 
 @dataclass
-class Report:
+class SetReport:
+    """The results of one judged set; `held_out` sets are never tuned on (see README.md here)."""
+
+    path: Path
+    held_out: bool
+    min_score: float
     results: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
     def groups(self):
         """(label, results) rows: literal, paraphrased, two or more interests, overall."""
@@ -62,10 +100,24 @@ class Report:
         ]
         return [(label, results) for label, results in rows if results]
 
-    @staticmethod
-    def mean(results, side):
-        values = np.array([r.scores(side) for r in results])
-        return tuple(values.mean(axis=0))
+
+def summary(results, digest: Callable[[ProfileResult], Sent]) -> Summary:
+    return Summary.of([digest(r) for r in results], K)
+
+
+def frontier(results, digest_at: Callable[[ProfileResult, float], Sent]) -> list[tuple[float, Summary]]:
+    """(cut, Summary) of the digests at every cut in CUTS."""
+    return [(cut, Summary.of([digest_at(r, cut) for r in results], K)) for cut in CUTS]
+
+
+def best_cut(results, digest_at: Callable[[ProfileResult, float], Sent]) -> tuple[float, Summary]:
+    """The single cut that sends the least junk while keeping grade-2 recall at TARGET_RECALL
+    (ties: the better sent NDCG@5); where no cut keeps that recall, the one with the best recall."""
+    rows = frontier(results, digest_at)
+    keeping = [row for row in rows if row[1].recall >= TARGET_RECALL]
+    if keeping:
+        return min(keeping, key=lambda row: (row[1].junk, -row[1].ndcg))
+    return max(rows, key=lambda row: (row[1].recall, -row[1].junk))
 
 
 def default_judged_sets():
@@ -100,10 +152,13 @@ def load(path):
 
 
 def source_papers(source):
+    """The papers of a judged set's source, read as ingest reads it: a feed cut off after some
+    complete entries gives those entries (ingest stores them, as a partial run); only a source
+    with no paper at all is refused."""
     location = Path(source) if Path(source).is_absolute() else Path(settings.BASE_DIR) / source
     parsed = parse(location.read_bytes())
-    if parsed.error:
-        raise JudgedSetError(f"{location}: {parsed.error}")
+    if not parsed.records:
+        raise JudgedSetError(f"{location}: {parsed.error or 'no papers in the source'}")
     return [Paper(title=r.title, abstract=r.abstract) for r in parsed.records]
 
 
@@ -132,16 +187,19 @@ def word_vectors(words, embed_missing=False):
     return dict(zip(words, encode(words)))
 
 
-def evaluate(path, weights=None):
-    """A Report for one judged set file."""
+def evaluate(path, weights=None, progress: Progress | None = None) -> SetReport:
+    """A SetReport for one judged set file; `progress(message)` hears of each step."""
     from rank_bm25 import BM25Okapi
 
+    path = Path(path)
+    say = progress or (lambda message: None)
     data = load(path)
     papers = source_papers(data["source"])
     keys = [normalise_title(p.title) for p in papers]
     judgments = []
     for profile in data["profiles"]:
-        judged = {normalise_title(title): grade for title, grade in profile["judgments"].items()}
+        # A title judged as the source writes it (Schr\"odinger) is read as ingest stores it (Schrödinger).
+        judged = {normalise_title(tex_to_text(title)): grade for title, grade in profile["judgments"].items()}
         unknown = set(judged) - set(keys)
         if unknown:
             raise JudgedSetError(
@@ -149,31 +207,37 @@ def evaluate(path, weights=None):
             )
         judgments.append(judged)
     weights = weights or Weights.from_settings()
+    size = settings.DIGEST_DEFAULT_SIZE
+    say(f"{path.name}: embedding {len(papers)} papers and their words")
     vectors = encode([p.embedding_text for p in papers])
     title_vectors = encode([p.title for p in papers])
     texts = [p.embedding_text for p in papers]
     text_index = TextIndex(texts, word_vectors=word_vectors)
     bm25 = BM25Okapi([tokens(text) for text in texts])
-    report = Report()
-    for profile, judged in zip(data["profiles"], judgments):
+    report = SetReport(path=path, held_out=bool(data.get("held_out")), min_score=weights.min_score)
+
+    def ours(interests, min_score, k=size):
+        profile = Profile(positives=encode(interests), labels=interests, k=k)
+        cut = replace(weights, min_score=min_score)
+        return rank(vectors, [profile], weights=cut, text_index=text_index, title_vectors=title_vectors)[0]
+
+    for number, (profile, judged) in enumerate(zip(data["profiles"], judgments), start=1):
+        say(f"{path.name}: profile {number}/{len(judgments)} {profile['name']!r}")
         grades = [int(judged.get(key, 0)) for key in keys]
         interests = profile["interests"]
-        matches = rank(
-            vectors,
-            [Profile(positives=encode(interests), labels=interests, k=K)],
-            weights=weights,
-            text_index=text_index,
-            title_vectors=title_vectors,
-        )[0]
         lexical = bm25.get_scores(tokens(" ".join(interests)))
         report.results.append(
             ProfileResult(
                 name=profile["name"],
                 style=profile["style"],
                 interests=interests,
-                ours=[grades[m.index] for m in matches],
-                bm25=[grades[i] for i in np.argsort(-lexical, kind="stable")[:K]],
                 grades=grades,
+                size=size,
+                sent=[grades[m.index] for m in ours(interests, weights.min_score)],
+                ordered=[grades[m.index] for m in ours(interests, -math.inf)],
+                bm25=[grades[i] for i in np.argsort(-lexical, kind="stable")[:size]],
+                ours_at={cut: [grades[m.index] for m in ours(interests, cut)] for cut in CUTS},
+                cosine=(encode(interests) @ vectors.T).max(axis=0),
             )
         )
     return report

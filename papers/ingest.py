@@ -8,6 +8,7 @@ and written in bulk, so re-reading a known page costs a few queries whatever its
 """
 
 import logging
+from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
@@ -20,6 +21,8 @@ from .parsers import parse
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+# Longer than any run can last: the ingest task's hard time limit (papers/tasks.py) is 3,500 s.
+ABANDONED_AFTER = timedelta(hours=1)
 LIMITED_FIELDS = ("arxiv_id", "doi", "abs_url", "pdf_url", "hf_url")
 MERGED_FIELDS = ("abstract", "authors", "abs_url", "pdf_url", "hf_url", "published", "categories")
 REPLACED_FIELDS = ("title", "abstract", "authors", "categories")
@@ -37,6 +40,7 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     if source is None:
         source = ad_hoc_source(location, kind)
     kind = kind or (source.kind if source.kind != Source.Kind.AUTO else None)
+    _fail_abandoned(source)
     run = IngestRun.objects.create(source=source, kind=kind or "")
     run.changed_paper_ids = []
     try:
@@ -47,6 +51,18 @@ def ingest(location, kind=None, source=None, progress=None, today=None):
     finally:
         if run.status == IngestRun.Status.RUNNING:  # interrupted (a time limit, a shutdown): never left running
             _finish(run, IngestRun.Status.FAILED, "Interrupted before it finished")
+
+
+def _fail_abandoned(source):
+    """Runs of this source still `running` long after any run could have ended: their process was
+    killed (a hard time limit, out of memory, a deploy). No exception marked them, so this does."""
+    IngestRun.objects.filter(
+        source=source, status=IngestRun.Status.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
+    ).update(
+        status=IngestRun.Status.FAILED,
+        message="Its process stopped before it finished (killed or restarted)",
+        finished_at=timezone.now(),
+    )
 
 
 def _run(run, location, kind, source, progress, today):

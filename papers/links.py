@@ -11,7 +11,7 @@ link rather than being cleaned away.
 """
 
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 SCHEMES = frozenset({"http", "https"})
 
@@ -31,3 +31,15 @@ def http_url(value: object) -> str:
     if parts.scheme.lower() not in SCHEMES or not host:
         return ""
     return url
+
+
+SEARCH = "https://scholar.google.com/scholar"
+
+
+def search_url(title: str) -> str:
+    """A search for the exact title: the link a paper gets when no source or lookup gave it one.
+
+    Google Scholar, because it indexes arXiv, the preprint servers and journals alike, and the
+    paper was just not found by the arXiv and Semantic Scholar lookups."""
+    quoted = f'"{title}"'
+    return f"{SEARCH}?{urlencode({'q': quoted})}"

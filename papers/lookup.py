@@ -28,7 +28,9 @@ from .fetch import FetchError, fetch
 from .models import arxiv_id_from, normalise_title
 from .parsers import feed, s2_json, tex
 from .parsers.records import ParseError, Record
+from .parsers.screen import screen
 from .parsers.text import arxiv_doi_id
+from .parsers.values import load_json
 
 ARXIV = "arXiv"
 S2 = "Semantic Scholar"
@@ -138,13 +140,36 @@ class Client:
         cache.set(key, record or _MISSING, settings.LOOKUP_CACHE_SECONDS)
         return record
 
+    def by_arxiv_title(self, title: str) -> Record | None:
+        """arXiv's paper with this title (a title phrase search), under the same rule as `by_title`:
+        only the same title counts. For listings of arXiv papers that Semantic Scholar has not
+        indexed yet (the newest ones) or while it is busy."""
+        wanted = normalise_title(title)
+        if not wanted:
+            return None
+        key = _cache_key(ARXIV, f"title {wanted}")
+        cached = cache.get(key)
+        if cached is not None:
+            return None if cached == _MISSING else cached
+        phrase = " ".join(wanted.split()[:30])  # words only: arXiv's query syntax has its own punctuation
+        query = urlencode({"search_query": f'ti:"{phrase}"', "max_results": 5})
+        body = self._get(ARXIV, f"{settings.LOOKUP_ARXIV_URL}?{query}")
+        try:
+            records = feed.parse(body).records
+        except ParseError:
+            records = []
+        tex.clean_records(records)
+        record = next((r for r in records if _same_title(normalise_title(r.title), wanted)), None)
+        cache.set(key, record or _MISSING, settings.LOOKUP_CACHE_SECONDS)
+        return record
+
     # --- the two services -------------------------------------------------------------------
 
     def _arxiv_batch(self, arxiv_ids: Sequence[str]) -> dict[str, Record]:
         query = urlencode({"id_list": ",".join(arxiv_ids), "max_results": len(arxiv_ids)}, safe=",/")
         body = self._get(ARXIV, f"{settings.LOOKUP_ARXIV_URL}?{query}")
         try:
-            parsed = feed.parse(body)
+            parsed = screen(feed.parse(body))
         except ParseError as exc:
             raise NotFound(f"arXiv refused the query: {exc}") from None
         if parsed.error and not parsed.records:
@@ -172,7 +197,7 @@ class Client:
             cache.set(key, _MISSING, settings.LOOKUP_CACHE_SECONDS)
             raise
         try:
-            item = json.loads(body)
+            item = load_json(body)
         except ValueError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
         records = self._s2_records(json.dumps({"data": [item] if isinstance(item, dict) else item}).encode())
@@ -184,11 +209,11 @@ class Client:
 
     def _s2_records(self, body: bytes) -> list[Record]:
         try:
-            records = s2_json.parse(body).records
+            parsed = screen(s2_json.parse(body))
         except ParseError as exc:
             raise Unavailable(f"{S2}'s answer could not be read: {exc}") from None
-        tex.clean_records(records)
-        return records
+        tex.clean_records(parsed.records)
+        return parsed.records
 
     def _get(self, service: str, url: str) -> bytes:
         """The body at `url`, after waiting the service's turn; 404 is NotFound, any other failure Unavailable."""

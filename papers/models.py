@@ -125,6 +125,35 @@ class FetchedDay(models.Model):
         return f"{self.source} · {self.day}"
 
 
+class SourcePreview(models.Model):
+    """A test fetch: what a location would give, read by a worker before anyone saves it as a
+    Source (no network in a web request). Nothing is stored but this summary."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Fetching…"
+        OK = "ok", "Read"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=200, blank=True, help_text="The name the source would get")
+    kind = models.CharField(max_length=20, choices=Source.Kind.choices, default=Source.Kind.AUTO)
+    location = models.CharField(max_length=2000)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    parser = models.CharField(max_length=20, blank=True, help_text="The parser the content called for")
+    message = models.TextField(blank=True)
+    seen = models.PositiveIntegerField(default=0)
+    titles = models.JSONField(default=list, blank=True, help_text="The first entries' titles")
+    rejections = models.JSONField(default=list, blank=True, help_text='[{"entry": ..., "reason": ...}]')
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "test fetch"
+
+    def __str__(self):
+        return f"Test fetch of {self.name or self.location[:100]}"
+
+
 class IngestRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running"

@@ -18,8 +18,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .fetch import FetchError, fetch
 from .ingest import ingest, ingest_source
-from .models import FetchedDay, IngestRun, Source, location_for_day
+from .models import FetchedDay, IngestRun, Source, SourcePreview, location_for_day
+from .parsers import parse
 
 # arXiv's archives and their categories (arxiv.org/category_taxonomy); an archive alone is all of it.
 ARXIV_TAXONOMY = {
@@ -251,3 +253,35 @@ def ingest_scheduled(source: Source, progress=None, today: date | None = None) -
                 pass
         runs.append(run)
     return runs
+
+
+# --- test fetches ---------------------------------------------------------------------------
+
+PREVIEW_ENTRIES = 50  # titles and rejections a test fetch keeps
+
+
+def preview_source(preview: SourcePreview, today: date | None = None) -> SourcePreview:
+    """Fetch and parse a preview's location (a dated one for yesterday) and keep what a reader of
+    the admin needs to judge it: the parser, the first titles, the rejections. Stores no paper."""
+    location = preview.location
+    if "{date" in location:
+        location = location_for_day(location, (today or timezone.localdate()) - timedelta(days=1))
+    kind = preview.kind if preview.kind != Source.Kind.AUTO else None
+    try:
+        parsed = parse(fetch(location).content, kind=kind, today=today)
+    except FetchError as error:
+        return _finish_preview(preview, SourcePreview.Status.FAILED, str(error))
+    preview.parser = parsed.kind
+    preview.seen = len(parsed.records) + len(parsed.rejections)
+    preview.titles = [record.title for record in parsed.records[:PREVIEW_ENTRIES]]
+    preview.rejections = [rejection.as_dict() for rejection in parsed.rejections[:PREVIEW_ENTRIES]]
+    if parsed.error and not parsed.records:
+        return _finish_preview(preview, SourcePreview.Status.FAILED, parsed.error)
+    message = parsed.error or ("" if preview.seen else "The document lists no papers")
+    return _finish_preview(preview, SourcePreview.Status.OK, message)
+
+
+def _finish_preview(preview: SourcePreview, status: str, message: str) -> SourcePreview:
+    preview.status, preview.message, preview.finished_at = status, message, timezone.now()
+    preview.save()
+    return preview

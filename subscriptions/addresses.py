@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 # part is the domain's business, and only case is folded (every mail host we know ignores it).
 SAME_MAILBOX_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
+MAX_LENGTH = 254  # RFC 5321's limit for a forward path, and our column's
 HIDDEN_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
 
 
@@ -67,5 +68,10 @@ def validate_mailbox(email: str) -> None:
         raise ValidationError(
             "Addresses at an IP address are not accepted. Use the domain name, like you@example.org.",
             code="ip_literal",
+        )
+    if len(address) > MAX_LENGTH:
+        raise ValidationError(
+            f"This address is {len(address)} characters long in plain letters; at most {MAX_LENGTH} fit.",
+            code="too_long",
         )
     validate_email(address)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 
+from config import ratelimit
 from papers import embeddings
 from subscriptions import emails, seeds, signing
 from subscriptions.addresses import mailbox_key, tidy
@@ -31,7 +32,15 @@ def sign_up(email, interests, preferences, papers=()):
 
 def send_link(subscriber):
     """The one email a subscription's address gets when someone asks for it: the confirmation
-    link while it is pending (or suppressed after a bounce or complaint), else its manage link."""
+    link while it is pending (or suppressed after a bounce or complaint), else its manage link.
+
+    Anyone may type anyone's address, an unsubscribed reader's included, so a mailbox gets at
+    most one of these per window of SIGNUP_RATE_PER_EMAIL (an hour by default), however often
+    it is asked for: the link mailed first still works, and the asker's page is the same.
+    """
+    window = ratelimit.parse_rate(settings.SIGNUP_RATE_PER_EMAIL)[1]
+    if not ratelimit.allow("link-mail", subscriber.mailbox, f"1/{window}"):
+        return
     if subscriber.needs_confirmation:
         send_confirmation(subscriber)
     else:

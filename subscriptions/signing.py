@@ -4,7 +4,8 @@ A token names one subscriber and one purpose. The salt differs per purpose, so a
 token never works as an unsubscribe or confirm token, and a token for one subscriber
 never opens another's page. Confirm links expire within days and manage links within
 MANAGE_LINK_MAX_AGE_DAYS (every digest carries a fresh one, and /manage/ mails one on
-request); unsubscribe and feedback links live as long as the emails that carry them.
+request); unsubscribe, feedback and "view in browser" (digest) links live as long as the
+emails that carry them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.urls import reverse
 if TYPE_CHECKING:
     from subscriptions.models import Subscriber
 
-PURPOSES = {"confirm", "manage", "unsubscribe", "feedback"}
+PURPOSES = {"confirm", "manage", "unsubscribe", "feedback", "digest"}
 
 
 class BadLink(Exception):
@@ -68,3 +69,9 @@ def absolute_url(viewname: str, **kwargs: Any) -> str:
 def link(purpose: str, subscriber: Subscriber, **extra: Any) -> str:
     """The absolute URL of the signed link subscriptions:<purpose>."""
     return absolute_url(f"subscriptions:{purpose}", token=make_token(purpose, subscriber, **extra))
+
+
+def digest_link(subscriber: Subscriber, digest_id: int) -> str:
+    """The signed "view in your browser" address of one of the subscriber's digests (the page is
+    digest's; the link is made here, where the manage page can make it too)."""
+    return absolute_url("digest:view", token=make_token("digest", subscriber, d=digest_id))

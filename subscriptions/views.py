@@ -14,6 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -137,6 +138,9 @@ def manage(request, subscriber):
     return manage_page(request, subscriber, form=form)
 
 
+PAST_DIGESTS = 12  # the manage page lists this many of the reader's latest digests
+
+
 def manage_page(request, subscriber, form=None, papers_form=None, status=200):
     feedback = subscriber.interests.exclude(kind__in=[Interest.Kind.TOPIC, Interest.Kind.EXCLUDE]).exclude(
         seed_papers__isnull=False
@@ -152,7 +156,13 @@ def manage_page(request, subscriber, form=None, papers_form=None, status=200):
         "token": signing.make_token("manage", subscriber),
         "unsubscribe_token": signing.make_token("unsubscribe", subscriber),
         "feedback": feedback.select_related("paper"),
-        "matches": subscriber.preview_matches.select_related("paper"),
+        "matches": subscriber.preview_matches.select_related("paper")[: subscriber.papers_per_digest],
+        "past_digests": [
+            (digest, signing.digest_link(subscriber, digest.pk))
+            for digest in subscriber.digests.filter(status="sent")
+            .annotate(papers=Count("items"))
+            .order_by("-issue_date", "-sent_at")[:PAST_DIGESTS]
+        ],
         "preview_pending": not subscriber.preview_is_current,
     }
     return render(request, "subscriptions/manage.html", context, status=status)

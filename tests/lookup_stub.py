@@ -1,8 +1,8 @@
 """A local stand-in for the arXiv API and Semantic Scholar's Graph API, on 127.0.0.1.
 
 It answers the requests papers/lookup.py makes the way the real services do: arXiv's Atom
-for `id_list` queries (an error entry and HTTP 400 for a malformed id), Semantic Scholar's
-paper JSON for `paper/arXiv:ID` and `paper/DOI:DOI` (404 when unknown) and its best match
+for `id_list` queries (an error entry and HTTP 400 for a malformed id) and `ti:"..."` title
+searches, Semantic Scholar's paper JSON for `paper/arXiv:ID` and `paper/DOI:DOI` (404 when unknown) and its best match
 for `paper/search/match` (404 "Title match not found"). `hang` makes a service stall past
 any timeout; `requests` records every path asked for.
 """
@@ -88,6 +88,10 @@ class LookupStub:
         return self._s2(unquote(url.path.removeprefix("/graph/v1/")), parse_qs(url.query))
 
     def _arxiv(self, query):
+        if "search_query" in query:  # ti:"words of a title": the papers whose title has those words
+            phrase = query["search_query"][0].removeprefix("ti:").strip('"')
+            found = [p for p in self.papers if p.on_arxiv and p.arxiv_id and _words(p.title) == _words(phrase)]
+            return 200, "application/atom+xml", _atom("".join(_arxiv_entry(p) for p in found))
         ids = [i for i in query.get("id_list", [""])[0].split(",") if i]
         malformed = [i for i in ids if not any(c.isdigit() for c in i)]
         if malformed:

@@ -207,3 +207,64 @@ def test_a_reader_uploads_their_bibliography_on_the_manage_page_and_watches_it_b
         "Sentence embeddings from contrastive views of one sentence",
         "SimCSE: Simple Contrastive Learning of Sentence Embeddings",
     ]
+
+
+def test_a_failed_save_on_the_manage_page_brings_the_errors_into_view_and_focus(browser, site):
+    from playwright.sync_api import expect
+
+    from subscriptions import signing
+
+    reader = make_subscriber(interests=["contrastive sentence embeddings"])
+    page = browser.new_page(viewport={"width": 1100, "height": 600})
+    page.goto(site + f"/manage/{signing.make_token('manage', reader)}/")
+    page.get_by_label("Your interests").fill("")
+    page.get_by_role("button", name="Save changes").click()
+
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Please check the field marked below.")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") > 0, "the page scrolled down to the form"
+
+
+def test_a_reader_opens_their_digest_in_the_browser(browser, site, screenshots, fixture_path):
+    """The digest of the README's screenshot: real papers of a bundled Hugging Face daily list,
+    opened from the email's "view in your browser" link."""
+    from playwright.sync_api import expect
+
+    from digest.models import Digest, DigestItem
+    from digest.render import digest_message
+    from papers.ingest import ingest
+
+    run = ingest(fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json"))
+    assert run.new == 30, run.message
+    picks = [
+        ("WebChallenger", "agents that browse the web", 0.58, 0.3),
+        ("The Cold-Start Safety Gap", "safety of LLM agents", 0.63, 0.4),
+        ("Revisiting Articulated Parts", "robot manipulation", 0.66, 0.4),
+        ("Structured Defect Grounding", "text-to-image evaluation", 0.49, 0.0),
+    ]
+    reader = make_subscriber("ada@example.org", interests=sorted({interest for _, interest, _, _ in picks}))
+    digest = Digest.objects.create(subscriber=reader, issue_date="2026-06-12", status=Digest.Status.SENT)
+    for rank, (title, interest, similarity, words) in enumerate(picks, start=1):
+        DigestItem.objects.create(
+            digest=digest,
+            paper=Paper.objects.get(title__contains=title),
+            rank=rank,
+            score=similarity + words * 0.4,
+            matched=interest,
+            matched_kind="topic",
+            similarity=similarity,
+            word_match=words * 0.4,
+        )
+    digest.refresh_from_db()
+    view_url = re.search(r"View in your browser: (\S+)", digest_message(digest).body).group(1)
+
+    page = browser.new_page(viewport={"width": 720, "height": 900})
+    page.goto(view_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your papers for Fri 12 Jun")
+    expect(page.get_by_role("link", name=re.compile("^WebChallenger"))).to_be_visible()
+    expect(
+        page.get_by_text("Why: matches your interest 'robot manipulation' · 0.66 and uses its words")
+    ).to_be_visible()
+    page.screenshot(path=screenshots / "digest-email.png", full_page=True)

@@ -70,9 +70,35 @@ def test_production_settings_pass_the_deploy_check():
         SECRET_KEY=STRONG_SECRET_KEY,
         ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET,
         ALLOWED_HOSTS="digest.example.org",
+        SITE_URL="https://digest.example.org",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_health_checks_over_plain_http_are_not_redirected_in_production(settings_from):
+    production = settings_from(
+        PRODUCTION="1", SECRET_KEY=STRONG_SECRET_KEY, ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET
+    )
+    assert production["SECURE_SSL_REDIRECT"] is True
+    assert [re.match(pattern, "healthz") is not None for pattern in production["SECURE_REDIRECT_EXEMPT"]] == [True]
+
+
+def test_the_deploy_check_names_public_addresses_left_at_their_embedded_defaults():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        PRODUCTION="1",
+        SECRET_KEY=STRONG_SECRET_KEY,
+        ANYMAIL_WEBHOOK_SECRET=STRONG_WEBHOOK_SECRET,
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    assert result.returncode != 0
+    assert "(config.W001) SITE_URL is 'http://localhost:8000'" in result.stderr
+    assert "(config.W002) ALLOWED_HOSTS names only this machine" in result.stderr
 
 
 def test_every_environment_variable_the_settings_read_is_documented_in_the_readme():

@@ -115,7 +115,7 @@ def test_manage_page_previews_the_papers_that_would_have_matched(client, fake_mo
     page = confirmed(client, subscriber).content.decode()
     assert "Papers of the last 7 days that would have matched" in page
     assert "Sentence &lt;b&gt;embeddings&lt;/b&gt; by contrast" in page
-    assert "matches “contrastive sentence embeddings” (0.81)" in page
+    assert "matches “contrastive sentence embeddings” · similarity 0.81" in page
     assert 'href="https://arxiv.org/abs/2403.01234"' in page
 
 
@@ -164,3 +164,17 @@ def test_manage_page_explains_an_empty_preview(client, fake_model):
     Subscriber.objects.filter(pk=subscriber.pk).update(preview_version=0)
     page = confirmed(client, subscriber).content.decode()
     assert "No paper from the last 7 days matches your interests closely yet." in page
+
+
+def test_the_manage_preview_shows_as_many_papers_as_a_digest_holds_and_says_what_its_numbers_mean(client):
+    subscriber = make_subscriber(papers_per_digest=3)
+    for rank in range(1, 8):
+        paper = Paper.objects.create(key=f"title:p{rank}", title=f"Paper number {rank}")
+        PreviewMatch.objects.create(subscriber=subscriber, paper=paper, rank=rank, matched="graphs", similarity=0.5)
+    Subscriber.objects.filter(pk=subscriber.pk).update(preview_version=0)
+
+    page = client.get(path_of("manage", subscriber)).content.decode()
+
+    assert [f"Paper number {n}" in page for n in range(1, 8)] == [True] * 3 + [False] * 4
+    assert "Your digest holds up to 3 papers: these are the best 3." in page
+    assert "its similarity to your interest, from 0 (unrelated) to 1 (the same meaning)" in page

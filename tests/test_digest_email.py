@@ -10,6 +10,7 @@ from django.core import mail
 from digest.models import Digest
 from digest.planning import plan_digests
 from digest.render import digest_message, teaser
+from papers.links import search_url
 from tests.factories import embedded_papers, make_subscriber
 from tests.subscription_helpers import html_part
 
@@ -138,7 +139,7 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
         digest_message(long_digest)
 
 
-def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
+def test_a_paper_without_links_or_authors_gets_a_title_search_and_no_empty_lines_or_dead_links():
     from papers.embeddings import embed_papers
     from tests.factories import make_paper
 
@@ -151,6 +152,36 @@ def test_a_paper_without_links_or_authors_leaves_no_empty_lines_or_dead_links():
 
     message = digest_message(Digest.objects.get(pk=digest_id))
 
+    search = search_url("Protein folding from a daily page")
     assert "1. Protein folding from a daily page\n   Why: " in message.body
     assert "Abstract:" not in message.body and "PDF:" not in message.body
-    assert 'href=""' not in html_part(message)
+    assert f"   Search for this title (no link was listed): {search}\n" in message.body
+    html = unescape(html_part(message))
+    assert 'href=""' not in html
+    assert re.search(rf'<a href="{re.escape(search)}"[^>]*>Protein folding from a daily page</a>', html)
+    assert re.search(rf'<a href="{re.escape(search)}"[^>]*>Search Google Scholar for this title</a>', html)
+
+
+def test_the_inbox_preview_line_says_how_many_papers_for_which_interests_and_is_hidden_in_the_email(digest):
+    html = html_part(digest_message(digest))
+    count = digest.items.count()
+
+    preheader = re.search(r'<div class="preheader" style="display:none;[^"]*">([^<]+)', html).group(1)
+    assert preheader.startswith(
+        f"{count} papers matching “protein structure prediction” and “compiler optimisation”, each with why it is here."
+    ) or preheader.startswith(
+        f"{count} papers matching “compiler optimisation” and “protein structure prediction”, each with why it is here."
+    )
+    assert html.index('class="preheader"') < html.index("Paper Digest</strong>"), "first text of the body"
+
+
+def test_a_weekly_digest_says_this_week():
+    embedded_papers()
+    reader = make_subscriber("wes@example.org", interests=["protein structure prediction"], frequency="weekly")
+    (digest_id,) = plan_digests([reader.pk], TUESDAY)
+
+    message = digest_message(Digest.objects.get(pk=digest_id))
+
+    assert message.subject.startswith("Your papers this week — ")
+    assert message.body.startswith("Your papers this week, to Tue 4 Aug\n")
+    assert "Your papers this week, to Tue 4 Aug</h1>" in html_part(message)

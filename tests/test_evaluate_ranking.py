@@ -6,10 +6,11 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluation.evaluate import JUDGED_DIR, default_judged_sets, evaluate
-from evaluation.metrics import ndcg_at, precision_at
+from evaluation.evaluate import JUDGED_DIR, default_judged_sets, evaluate, summary
+from evaluation.metrics import Sent, Summary, ndcg_at, precision_at
 from papers.models import normalise_title
 from papers.parsers import parse
+from papers.parsers.tex import tex_to_text
 
 PAGE_003 = JUDGED_DIR / "judged_003.json"
 
@@ -33,6 +34,22 @@ def test_precision_counts_missing_places_as_misses():
     assert precision_at(5, [2]) == pytest.approx(0.2)
 
 
+def test_what_digests_send_is_measured_as_junk_grade_two_recall_and_empty_digests():
+    judged = [2, 2, 2, 1, 0, 0, 0]
+    digests = [
+        Sent([2, 0, 1, 0], judged, size=10),  # 2 of 4 sent are junk, 1 of the 3 grade-2 papers found
+        Sent([2, 2], judged, size=2),  # a digest of 2 can hold only 2 of the 3 grade-2 papers: it found both
+        Sent([], judged, size=10),  # a thin day that sent nothing
+    ]
+
+    row = Summary.of(digests)
+
+    assert row.junk == pytest.approx(2 / 6)
+    assert row.recall == pytest.approx(3 / (3 + 2 + 3))
+    assert row.empty == 1 and row.sent == 6 and row.profiles == 3
+    assert row.ndcg == pytest.approx(sum(ndcg_at(5, d.grades, judged) for d in digests) / 3)
+
+
 @pytest.mark.parametrize("path", default_judged_sets(), ids=lambda path: path.name)
 def test_every_judged_set_grades_every_paper_of_its_source_in_every_profile(path):
     data = json.loads(path.read_text())
@@ -42,7 +59,7 @@ def test_every_judged_set_grades_every_paper_of_its_source_in_every_profile(path
     assert {p["style"] for p in data["profiles"]} == {"literal", "paraphrased"}
     assert any(len(p["interests"]) > 1 for p in data["profiles"])
     for profile in data["profiles"]:
-        assert {normalise_title(t) for t in profile["judgments"]} == titles, profile["name"]
+        assert {normalise_title(tex_to_text(t)) for t in profile["judgments"]} == titles, profile["name"]
         assert set(profile["judgments"].values()) <= {0, 1, 2}
         assert 2 in profile["judgments"].values(), profile["name"]
 
@@ -57,8 +74,9 @@ def test_our_ranking_beats_bm25_on_literal_and_on_paraphrased_profiles():
 
     rows = dict(report.groups())
     for style in ("literal", "paraphrased"):
-        ours, bm25 = report.mean(rows[style], "ours"), report.mean(rows[style], "bm25")
-        assert ours[0] > bm25[0], style
+        ours = summary(rows[style], lambda r: r.digest("sent"))
+        bm25 = summary(rows[style], lambda r: r.digest("bm25"))
+        assert ours.ndcg > bm25.ndcg, style
 
 
 @pytest.mark.django_db
@@ -66,17 +84,20 @@ def test_our_ranking_beats_bm25_on_literal_and_on_paraphrased_profiles():
 def test_our_ranking_beats_bm25_overall_on_every_judged_set(path):
     report = report_for(path)
 
-    ours, bm25 = report.mean(report.results, "ours"), report.mean(report.results, "bm25")
-    assert ours[0] > bm25[0] and ours[1] >= bm25[1]
+    ours = summary(report.results, lambda r: r.digest("sent"))
+    bm25 = summary(report.results, lambda r: r.digest("bm25"))
+    assert ours.ndcg > bm25.ndcg and ours.precision >= bm25.precision
 
 
-def judged_subset(tmp_path, profiles=None, suffix=".json"):
+def judged_subset(tmp_path, profiles=None, suffix=".json", name="judged", held_out=False):
     """A small judged set written to tmp_path: page 003 judged in the named profiles only (all by default)."""
     data = json.loads(PAGE_003.read_text())
     data["source"] = str(PAGE_003.parents[2] / data["source"])
     if profiles is not None:
         data["profiles"] = [p for p in data["profiles"] if p["name"] in profiles]
-    path = tmp_path / f"judged{suffix}"
+    if held_out:
+        data["held_out"] = True
+    path = tmp_path / f"{name}{suffix}"
     if suffix == ".json":
         path.write_text(json.dumps(data))
     else:
@@ -87,7 +108,7 @@ def judged_subset(tmp_path, profiles=None, suffix=".json"):
 
 
 @pytest.mark.django_db
-def test_the_command_prints_ndcg_and_precision_for_both_and_every_group(tmp_path, capsys):
+def test_the_command_reports_what_each_side_sends_with_progress_on_stderr(tmp_path, capsys):
     judged = judged_subset(
         tmp_path,
         ["Text embedding models", "Pictures from descriptions", "Segmentation + data selection (two fields)"],
@@ -95,11 +116,32 @@ def test_the_command_prints_ndcg_and_precision_for_both_and_every_group(tmp_path
 
     call_command("evaluate_ranking", str(judged), "--per-profile")
 
-    out = capsys.readouterr().out
-    assert "ours NDCG@5" in out and "BM25 NDCG@5" in out and "ours P@5" in out
-    for row in ("literal", "paraphrased", "two+ interests", "overall"):
-        assert f"\n{row}" in out
+    captured = capsys.readouterr()
+    out = captured.out
+    for column in ("order NDCG@5", "sent NDCG@5", "P@5", "junk", "recall", "empty"):
+        assert column in out
+    for side in ("\nours ", "\nBM25 (no cut)", "\ncosine >= "):
+        assert side in out
+    for group in ("literal (2)", "paraphrased (1)", "two+ interests (1)"):
+        assert f"ours, {group}" in out
+    assert "Junk vs grade-2 recall at each cut (3 profiles" in out
+    assert "best single cut for ours:" in out and "best single cut for cosine:" in out
     assert "Pictures from descriptions" in out
+    assert "judged.json: profile 3/3 'Pictures from descriptions'" in captured.err
+
+
+@pytest.mark.django_db
+def test_a_held_out_set_is_reported_on_its_own_and_the_cosine_threshold_is_not_chosen_on_it(tmp_path, capsys):
+    tuning = judged_subset(tmp_path, ["Text embedding models"], name="tuning")
+    held_out = judged_subset(tmp_path, ["Pictures from descriptions"], name="held", held_out=True)
+
+    call_command("evaluate_ranking", str(tuning), str(held_out))
+
+    out = capsys.readouterr().out
+    assert "Judged set held.json (1 profiles, HELD OUT, never tuned on)" in out
+    assert "All tuning sets (1 profiles)" in out
+    assert "Held-out sets (1 profiles): the honest check, never tuned on" in out
+    assert "Junk vs grade-2 recall at each cut (1 profiles" in out
 
 
 def test_a_judged_set_naming_a_paper_that_is_not_on_its_page_is_refused(tmp_path):
@@ -118,4 +160,4 @@ def test_a_judged_set_may_be_yaml(tmp_path, capsys):
 
     call_command("evaluate_ranking", str(judged))
 
-    assert "overall           1" in capsys.readouterr().out
+    assert "Judged set judged.yaml (1 profiles, tuning)" in capsys.readouterr().out

@@ -66,6 +66,15 @@ def test_sources_that_never_ingested_are_unhealthy_but_a_fresh_install_is_not(cl
     assert client.get("/healthz").status_code == 503
 
 
+def test_reading_a_file_once_does_not_pass_for_the_daily_ingest(client, fixture_path):
+    from papers.ingest import ingest
+
+    Source.objects.create(name="feed", location="https://example.org/feed")
+    ingest(fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json"))  # what `make demo` does
+
+    assert client.get("/healthz").status_code == 503
+
+
 def test_redis_down_is_reported_not_raised(admin_client):
     with override_settings(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
         response = admin_client.get("/healthz")

@@ -6,6 +6,7 @@ Every hostile document is generated here.
 """
 
 import json
+import unicodedata
 from datetime import date
 
 import pytest
@@ -162,3 +163,264 @@ def test_json_nested_without_end_inside_an_entry_fails_the_document_with_one_lin
     assert run.status == IngestRun.Status.FAILED
     assert run.message == "The JSON is nested too deeply to read"
     assert not Paper.objects.exists()
+
+
+# --- XML that expands, and fields without end --------------------------------------------------
+
+
+def rss(items, prolog=""):
+    """An RSS 2.0 feed of (title, link, description, authors) items; the text is inserted as given."""
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><description>{description}</description>"
+        f"<dc:creator>{authors}</dc:creator></item>"
+        for title, link, description, authors in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>{prolog}<rss version="2.0" '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Hostile</title>'
+        f"<pubDate>Thu, 28 Nov 2024 00:00:00 GMT</pubDate>{body}</channel></rss>"
+    )
+
+
+GOOD_ITEM = ("A Good Paper", "https://example.org/good", "An abstract that is fine.", "Ada Lovelace")
+
+
+@pytest.mark.parametrize("references", [20, 10_000])
+def test_an_xml_entity_that_expands_to_a_huge_title_is_refused_before_parsing(tmp_path, references):
+    entity = "a" * 100_000
+    prolog = f'<!DOCTYPE rss [<!ENTITY e "{entity}">]>'
+    document = rss([("&e;" * references, "https://example.org/1", "x", "A")], prolog=prolog).encode()
+    assert len(document) < 140_000  # ~107 KB that would expand to 2 MB or 1 GB
+
+    run = ingest_document(tmp_path, document, name="bomb.xml")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message == "The document declares its own entities (a DOCTYPE with an internal subset); refused"
+    assert not Paper.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE rss [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/evil.dtd"> %remote;]>',
+        '<!DOCTYPE rss [<!ENTITY a "x"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    ],
+)
+def test_entity_declarations_of_any_kind_are_refused(tmp_path, prolog):
+    run = ingest_document(tmp_path, rss([GOOD_ITEM], prolog=prolog).encode(), name="feed.xml")
+
+    assert run.status == IngestRun.Status.FAILED and "declares its own entities" in run.message
+
+
+def test_an_external_dtd_is_not_fetched_and_the_feed_is_read(tmp_path):
+    prolog = '<!DOCTYPE rss SYSTEM "file:///etc/passwd">'
+
+    run = ingest_document(tmp_path, rss([GOOD_ITEM], prolog=prolog).encode(), name="feed.xml")
+
+    assert (run.status, run.new) == (IngestRun.Status.OK, 1)
+    assert "root:" not in Paper.objects.get().abstract
+
+
+def test_fields_over_their_limits_reject_the_entry_and_say_which(tmp_path):
+    many = ", ".join(f"Author {n}" for n in range(6_000))
+    document = rss(
+        [
+            GOOD_ITEM,
+            ("T" * 5_000, "https://example.org/2", "x", "A"),
+            ("Long Abstract", "https://example.org/3", "word " * 20_000, "A"),
+            ("Crowded", "https://example.org/4", "x", many),
+            ("Long Name", "https://example.org/5", "x", "N" * 1_000),
+        ]
+    )
+
+    run = ingest_document(tmp_path, document.encode(), name="feed.xml")
+
+    assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 1, 4)
+    reasons = [rejection["reason"] for rejection in run.rejections]
+    assert reasons == [
+        "Too long: the title has 5,000 characters (the limit is 1,000)",
+        "Too long: the abstract has 99,999 characters (the limit is 20,000)",
+        "Too many authors: 6,000 (the limit is 5,000)",
+        "Too long: an author's name has 1,000 characters (the limit is 300)",
+    ]
+    assert max(len(rejection["entry"]) for rejection in run.rejections) < 200
+
+
+# --- Links: only http(s) is stored --------------------------------------------------------------
+
+HOSTILE_LINKS = [
+    "javascript:alert(document.cookie)",
+    "JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "\x01javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+    "//evil.example/phish",
+    "/relative/path",
+    "https://example.org/\u202eevil",
+]
+
+
+def test_a_link_that_is_not_http_rejects_its_entry_with_a_reason(tmp_path):
+    items = [s2_item("good", url="https://www.semanticscholar.org/paper/good")]
+    items += [s2_item(f"bad-{n}", url=link) for n, link in enumerate(HOSTILE_LINKS)]
+    items += [s2_item("pdf", openAccessPdf={"url": "javascript:alert(1)"})]
+
+    run = ingest_document(tmp_path, {"total": len(items), "offset": 0, "data": items})
+
+    assert (run.status, run.new, run.rejected) == (IngestRun.Status.PARTIAL, 1, len(HOSTILE_LINKS) + 1)
+    assert {rejection["reason"] for rejection in run.rejections} == {
+        "The abstract link is not an absolute http(s) URL",
+        "The PDF link is not an absolute http(s) URL",
+    }
+    assert list(Paper.objects.values_list("abs_url", flat=True)) == ["https://www.semanticscholar.org/paper/good"]
+
+
+def test_a_feed_items_javascript_link_is_never_stored(tmp_path):
+    document = rss([GOOD_ITEM, ("Script", "javascript:alert(document.domain)", "x", "A")])
+
+    run = ingest_document(tmp_path, document.encode(), name="feed.xml")
+
+    assert (run.new, run.rejected) == (1, 1)
+    assert not Paper.objects.filter(abs_url__icontains="javascript").exists()
+
+
+# --- Encodings and invisible characters ----------------------------------------------------------
+
+TITLE = "Ünïcödé “Quotes” – and ½ of a Paper"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_documents_in_utf16_or_utf32_are_decoded(tmp_path, codec):
+    feed_text = rss([(TITLE, "https://example.org/1", "An abstract.", "Zoë Å")]).replace(
+        'encoding="utf-8"', f'encoding="{codec.split("-")[0]}-{codec.split("-")[1]}"'
+    )
+    json_text = json.dumps([hf_item("2401.00001", title=TITLE)], ensure_ascii=False)
+    bom_less = codec in ("utf-16-le", "utf-16-be")  # the zero bytes tell these apart
+
+    for name, text in (("feed.xml", feed_text), ("papers.json", json_text)):
+        run = ingest_document(tmp_path, text.encode(codec), name=name)
+
+        assert (run.status, run.new) == (IngestRun.Status.OK, 1), (name, run.message, bom_less)
+        assert Paper.objects.get().title == TITLE
+        Paper.objects.all().delete()
+
+
+def test_windows_1252_text_is_decoded_without_replacement_characters(tmp_path):
+    abstract = "We show that “smart quotes” — and dashes – survive; naïve café résumé costs 5 €. " * 4
+    page = f"Daily Papers\n\nNov 28, 2024\n\n{TITLE}\n\n{abstract}\n"
+    xml = rss([(TITLE, "https://example.org/1", abstract, "Zoë")]).replace(
+        'encoding="utf-8"', 'encoding="windows-1252"'
+    )
+
+    for name, content in (("page.txt", page.encode("cp1252")), ("feed.xml", xml.encode("cp1252"))):
+        run = ingest_document(tmp_path, content, name=name)
+
+        assert (run.status, run.new) == (IngestRun.Status.OK, 1), (name, run.message)
+        paper = Paper.objects.get()
+        assert paper.title == TITLE and "“smart quotes” —" in paper.abstract and "€" in paper.abstract
+        assert "\ufffd" not in paper.title + paper.abstract
+        Paper.objects.all().delete()
+
+
+def test_a_valid_atom_feed_with_markup_in_a_comment_is_read_as_a_feed(tmp_path):
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!-- generated by <div class="x">a CMS</div> -->\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title><updated>2024-11-28T00:00:00Z</updated>'
+        "<entry><title>Commented Feed Paper</title><id>tag:x,2024:1</id>"
+        '<link href="https://example.org/1"/><summary>An abstract.</summary>'
+        "<updated>2024-11-28T00:00:00Z</updated></entry></feed>"
+    )
+
+    run = ingest_document(tmp_path, atom.encode(), name="atom.xml")
+
+    assert (run.status, run.kind, run.new) == (IngestRun.Status.OK, "feed", 1)
+
+
+INVISIBLE = "\x00\x07\x1b[31m\u202e\u202d\u2066\u2069\u200b\u200e\ufeff\x7f\x85"
+
+
+def test_control_and_bidi_override_characters_are_stripped_from_what_is_stored(tmp_path):
+    sneaky = f"Safe{INVISIBLE}Title exe.txt\u202e"
+    items = [
+        hf_item(
+            "2401.00001",
+            title=sneaky,
+            summary=f"First{INVISIBLE} paragraph.\n\nSecond\u202e paragraph.",
+            authors=[{"name": f"Ada{INVISIBLE} Lovelace"}, {"name": "\u202e\u200b"}],
+        )
+    ]
+
+    run = ingest_document(tmp_path, items)
+
+    assert (run.status, run.new) == (IngestRun.Status.OK, 1)
+    paper = Paper.objects.get()
+    assert paper.title == "Safe [31m Title exe.txt"
+    assert paper.abstract == "First [31m paragraph.\n\nSecond paragraph."
+    assert paper.authors == ["Ada [31m Lovelace"]
+    stored = paper.title + paper.abstract + "".join(paper.authors)
+    assert not any(unicodedata.category(char) in ("Cc", "Cf") for char in stored.replace("\n", ""))
+
+
+def test_zero_width_joiners_that_scripts_need_are_kept(tmp_path):
+    title = "क्‍ष and 👩‍💻 in a Title"  # ZWJ inside Devanagari and an emoji sequence
+
+    ingest_document(tmp_path, [hf_item("2401.00001", title=title)])
+
+    assert Paper.objects.get().title == title
+
+
+def test_a_feed_of_more_entries_than_one_document_may_hold_is_refused_before_parsing(tmp_path):
+    items = "<item><title>a</title></item>" * 200_000
+
+    run = ingest_document(tmp_path, rss([]).replace("</channel>", items + "</channel>").encode(), name="feed.xml")
+
+    assert run.status == IngestRun.Status.FAILED
+    assert run.message == "The document lists 200,000 entries; at most 10,000 are read from one document"
+
+
+def test_json_of_more_entries_than_one_document_may_hold_is_refused(tmp_path):
+    run = ingest_document(tmp_path, [hf_item("2401.00001")] * 10_001)
+
+    assert (run.status, run.message) == (
+        IngestRun.Status.FAILED,
+        "The document lists 10,001 entries; at most 10,000 are read from one document",
+    )
+
+
+def test_html_nested_without_end_in_one_abstract_rejects_that_entry_only(tmp_path):
+    nested = "&lt;div&gt;" * 50_000 + "x" + "&lt;/div&gt;" * 50_000
+
+    run = ingest_document(tmp_path, rss([GOOD_ITEM, ("Nested", "https://e.org/n", nested, "A")]).encode(), name="f.xml")
+
+    assert (run.status, run.new) == (IngestRun.Status.PARTIAL, 1)
+    assert run.rejections == [
+        {
+            "entry": "entry 2: Nested",
+            "reason": "Too long: a field has 550,001 characters of HTML (the limit is 100,000)",
+        }
+    ]
+
+
+def test_a_malformed_feed_read_loosely_keeps_its_entries_whatever_types_come_back(tmp_path):
+    """Not well-formed XML is read by feedparser's loose parser, whose values may be objects
+    where text was expected (here the namespaced DOI element comes back as its attributes)."""
+    atom = (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title>'
+        "<entry><title>Loose &amp Broken</title><id>http://arxiv.org/abs/2401.00001v1</id>"
+        '<arxiv:doi xmlns:arxiv="http://arxiv.org/schemas/atom">10.1/x</arxiv:doi><summary>s</summary></entry></feed>'
+    )
+
+    run = ingest_document(tmp_path, atom.encode(), name="loose.xml")
+
+    assert run.new == 1 and run.status in (IngestRun.Status.OK, IngestRun.Status.PARTIAL)
+    assert Paper.objects.get().title == "Loose & Broken"
+
+
+def test_a_count_too_large_for_the_database_is_dropped_not_the_batch(tmp_path):
+    run = ingest_document(tmp_path, [hf_item("2401.00001", upvotes=10**30), hf_item("2401.00002", upvotes=12)])
+
+    assert (run.status, run.new) == (IngestRun.Status.OK, 2)
+    assert sorted(Paper.objects.values_list("arxiv_id", flat=True)) == ["2401.00001", "2401.00002"]

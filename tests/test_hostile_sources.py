@@ -284,7 +284,9 @@ def test_a_file_that_is_no_feed_fails_and_shows_none_of_its_lines(narrow_root):
     assert "SECRET_KEY" not in run.message and "SECRET_KEY" not in str(run.rejections)
 
 
-def test_staff_ingesting_a_hostile_source_from_the_admin_see_a_message_not_an_error_page(client, hostile):
+def test_staff_ingesting_hostile_sources_from_the_admin_see_failed_runs_not_an_error_page(
+    client, hostile, django_capture_on_commit_callbacks
+):
     staff = get_user_model().objects.create_superuser("editor", "editor@example.org", "pw")
     client.force_login(staff)
     server = hostile(bad_status_line)
@@ -295,17 +297,20 @@ def test_staff_ingesting_a_hostile_source_from_the_admin_see_a_message_not_an_er
         Source.objects.create(name="inside", location="http://10.1.2.3:6379/"),
     ]
 
-    response = client.post(
-        reverse("admin:papers_source_changelist"),
-        {"action": "ingest_now", "_selected_action": [source.pk for source in sources]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:papers_source_changelist"),
+            {"action": "ingest_now", "_selected_action": [source.pk for source in sources]},
+            follow=True,
+        )
 
     assert response.status_code == 200
-    shown = [str(message) for message in response.context["messages"]]
-    assert len(shown) == 4 and all(": failed," in message for message in shown)
-    assert not IngestRun.objects.filter(status=IngestRun.Status.RUNNING).exists()
-    assert "SECRET_KEY" not in response.content.decode()
+    for source in sources:
+        run = source.runs.get()
+        assert_failed_in_one_line(run)
+        assert "SECRET_KEY" not in run.message and "6379" not in run.message.replace(source.location, "")
+    runs_page = client.get(reverse("admin:papers_ingestrun_changelist"))
+    assert runs_page.status_code == 200 and "SECRET_KEY" not in runs_page.content.decode()
 
 
 def test_an_unexpected_error_inside_a_run_fails_it_instead_of_leaving_it_running(monkeypatch, fixture_path):
@@ -346,3 +351,25 @@ def test_the_hostile_server_really_answers_what_it_is_told():
             assert sock.recv(100).startswith(b"SSH-2.0")
     finally:
         server.close()
+
+
+def test_a_run_whose_worker_was_killed_is_failed_by_the_next_run_of_its_source(fixture_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    location = fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json")
+    source = Source.objects.create(name="hf", location=location)
+    killed = IngestRun.objects.create(source=source, started_at=timezone.now() - timedelta(hours=2))
+    concurrent = IngestRun.objects.create(source=source, started_at=timezone.now() - timedelta(minutes=1))
+
+    run = ingest_source(source)
+
+    killed.refresh_from_db()
+    concurrent.refresh_from_db()
+    assert run.status == IngestRun.Status.OK
+    assert (killed.status, killed.message) == (
+        IngestRun.Status.FAILED,
+        "Its process stopped before it finished (killed or restarted)",
+    )
+    assert concurrent.status == IngestRun.Status.RUNNING  # may still be at work

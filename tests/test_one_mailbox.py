@@ -74,7 +74,7 @@ def test_the_per_address_limit_counts_the_mailbox_not_the_spelling(client):
         answers = [sign_up(client, email).status_code for email in spellings]
 
     assert answers == [302, 302, 302, 429]
-    assert len(mail.outbox) == 3
+    assert len(mail.outbox) == 1, "and of the sign-ups let through, one mails the mailbox"
 
 
 @pytest.mark.parametrize(
@@ -89,6 +89,7 @@ def test_the_per_address_limit_counts_the_mailbox_not_the_spelling(client):
         ("victim@[IPv6:::1]", "Addresses at an IP address are not accepted"),
         ("victim@192.168.0.10", "Addresses at an IP address are not accepted"),
         ("victim@exa..mple.com", "Enter a valid email address."),
+        ("\ufb03" * 81 + "@example.com", "This address is 255 characters long"),
     ],
 )
 def test_addresses_that_hide_what_they_are_are_refused_with_a_clear_message(client, email, message):

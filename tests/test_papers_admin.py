@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from papers.ingest import ingest
-from papers.models import IngestRun, Paper, Source
+from papers.models import IngestRun, Paper, Source, SourcePreview
 
 pytestmark = pytest.mark.django_db
 
@@ -80,22 +80,124 @@ def test_an_ingest_run_is_read_only_and_shows_its_rejections(staff_client, inges
     assert staff_client.get(reverse("admin:papers_ingestrun_add")).status_code == 403
 
 
-def test_ingest_now_reads_the_chosen_sources_and_reports_each(staff_client, fixture_path):
+def test_ingest_now_queues_the_chosen_sources_for_the_worker_and_the_runs_show_when_done(
+    staff_client, fixture_path, fake_model, django_capture_on_commit_callbacks
+):
     source = Source.objects.create(
         name="hf-daily", location=fixture_path("feeds", "hf-daily-papers-api-2024-10-25.json")
     )
 
-    response = staff_client.post(
-        reverse("admin:papers_source_changelist"),
-        {"action": "ingest_now", "_selected_action": [source.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("admin:papers_source_changelist"),
+            {"action": "ingest_now", "_selected_action": [source.pk]},
+            follow=True,
+        )
 
     assert response.status_code == 200
-    assert "Ingested hf-daily: ok, 29 new, 0 updated, 0 already known, 0 rejected." in response.content.decode()
+    assert "Ingest queued for hf-daily." in response.content.decode()
+    # Embedded mode runs the queued task once the response is out (the test client: when it closes).
     assert IngestRun.objects.get().source == source
     assert Paper.objects.count() == 29
     assert "ok ·" in staff_client.get(reverse("admin:papers_source_changelist")).content.decode()
+
+
+def test_staff_add_a_source_from_a_preset_and_a_typo_is_named(staff_client):
+    url = reverse("admin:papers_source_add")
+    form = {
+        "preset": "arxiv",
+        "preset_arguments": "cs.CL cs.XX",
+        "name": "",
+        "kind": "auto",
+        "location": "",
+        "enabled": "on",
+    }
+
+    refused = staff_client.post(url, form)
+    added = staff_client.post(url, {**form, "preset_arguments": "cs.CL cs.LG"}, follow=True)
+
+    assert "Unknown arXiv category: cs.XX" in refused.content.decode() and not Source.objects.filter(
+        name__contains="XX"
+    )
+    source = Source.objects.get()
+    assert added.status_code == 200
+    assert (source.name, source.kind, source.location) == (
+        "arXiv cs.CL cs.LG",
+        "feed",
+        "https://rss.arxiv.org/rss/cs.CL+cs.LG",
+    )
+    change = reverse("admin:papers_source_change", args=[source.pk])
+    assert (
+        staff_client.post(change, {"name": "arXiv NLP", "kind": "feed", "location": source.location}).status_code == 302
+    )
+    assert Source.objects.get().name == "arXiv NLP"
+    again = staff_client.post(url, {**form, "preset_arguments": "cs.cl CS.LG", "name": "again"})
+    assert "Source arXiv NLP already reads this location" in again.content.decode()
+    assert Source.objects.count() == 1
+
+
+def test_a_location_is_checked_when_it_is_saved(staff_client):
+    url = reverse("admin:papers_source_add")
+    form = {"preset": "", "name": "settings", "kind": "auto", "enabled": "on"}
+
+    outside = staff_client.post(url, {**form, "location": "/etc/passwd"})
+    script = staff_client.post(url, {**form, "location": "javascript:alert(1)"})
+
+    assert "outside the directories file sources are read from (INGEST_FILE_ROOT)" in outside.content.decode()
+    assert "Not an http(s) URL or a file path" in script.content.decode()
+    assert not Source.objects.exists()
+
+
+def test_a_test_fetch_shows_the_entries_a_location_would_give_then_adds_it(
+    staff_client, local_server, fixture_path, django_capture_on_commit_callbacks
+):
+    feed = open(fixture_path("feeds", "arxiv-atom-feed-2025-08-20-cs.AI-truncated.xml"), "rb").read()
+    local_server.routes["/atom/cs.AI"] = [(200, {"Content-Type": "application/atom+xml"}, feed)]
+    assert "Test fetch</a> a location first" in staff_client.get(reverse("admin:papers_source_add")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            reverse("admin:papers_sourcepreview_add"),
+            {"preset": "", "name": "cs.AI", "kind": "auto", "location": local_server.url("/atom/cs.AI")},
+        )
+    response = staff_client.get(reverse("admin:papers_sourcepreview_change", args=[SourcePreview.objects.get().pk]))
+
+    page = response.content.decode()
+    preview = SourcePreview.objects.get()
+    assert (preview.status, preview.parser, preview.seen) == ("ok", "feed", 87)
+    assert "Chain-of-Agents" in page and "first 50 of 87" in page
+    assert "The document ends inside this entry (cut off)" in page
+    assert not Paper.objects.exists() and not Source.objects.exists(), "a test fetch stores nothing"
+    assert 'http-equiv="refresh"' not in page
+
+    added = staff_client.post(reverse("admin:papers_sourcepreview_source", args=[preview.pk]), follow=True)
+
+    assert "Added cs.AI to the daily schedule." in added.content.decode()
+    assert Source.objects.get().location == local_server.url("/atom/cs.AI")
+
+
+def test_a_test_fetch_that_fails_says_why_and_a_pending_one_refreshes_itself(
+    staff_client, local_server, django_capture_on_commit_callbacks
+):
+    pending = SourcePreview.objects.create(location=local_server.url("/none"))
+    assert (
+        'http-equiv="refresh"'
+        in staff_client.get(reverse("admin:papers_sourcepreview_change", args=[pending.pk])).content.decode()
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            reverse("admin:papers_sourcepreview_add"),
+            {"preset": "", "name": "", "kind": "auto", "location": local_server.url("/missing")},
+        )
+    response = staff_client.get(
+        reverse("admin:papers_sourcepreview_change", args=[SourcePreview.objects.latest("pk").pk])
+    )
+
+    assert SourcePreview.objects.latest("pk").status == "failed"
+    assert "HTTP 404" in response.content.decode()
+    assert "Add as a source" not in response.content.decode()
+    assert staff_client.get(reverse("admin:papers_sourcepreview_source", args=[pending.pk])).status_code == 405
 
 
 def test_the_admin_is_for_staff_only(client, ingested):

@@ -7,7 +7,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from subscriptions.models import Interest, Subscriber
@@ -98,11 +100,15 @@ def test_known_address_gets_the_same_answer_and_its_manage_link(client):
         assert "/confirm/" not in body
 
 
-def test_signing_up_again_before_confirming_changes_nothing_and_sends_a_fresh_link(client):
+def test_signing_up_again_before_confirming_changes_nothing_and_mails_a_fresh_link_next_hour(client):
     """Only the owner's link changes a pending subscription: a second sign-up by anyone else
-    cannot swap in its own interests before the owner confirms."""
-    sign_up(client, interests="old topic")
-    sign_up(client, interests="new topic", send_hour="9")
+    cannot swap in its own interests before the owner confirms. The first link still works, so
+    a second mail within the hour is not sent."""
+    with time_machine.travel("2026-03-02 10:00Z", tick=False):
+        sign_up(client, interests="old topic")
+        sign_up(client, interests="new topic", send_hour="9")
+    with time_machine.travel("2026-03-02 11:00Z", tick=False):
+        sign_up(client, interests="newer topic")
 
     subscriber = Subscriber.objects.get()
     assert subscriber.text_interests(Interest.Kind.TOPIC) == ["old topic"]
@@ -122,6 +128,22 @@ def test_signing_up_an_unsubscribed_address_mails_only_the_fixed_link_email(clie
     subscriber = Subscriber.objects.get()
     assert subscriber.status == "unsubscribed", "a sign-up never resubscribes anyone"
     assert subscriber.text_interests(Interest.Kind.TOPIC) == ["graph neural networks"]
+
+
+@override_settings(SIGNUP_RATE_PER_IP="100/h")
+def test_an_unsubscribed_reader_gets_at_most_one_mail_an_hour_however_often_a_stranger_signs_them_up(client):
+    make_subscriber("ada@example.org", status=Subscriber.Status.UNSUBSCRIBED)
+
+    with time_machine.travel("2026-03-02 10:00Z", tick=False):
+        answers = [
+            sign_up(client, email=email) for email in ["ada@example.org", "ADA@example.org.", "ada@ｅxample.org"]
+        ]
+        answers += [sign_up(client, email="ada@example.org") for _ in range(2)]
+
+    assert {response.status_code for response in answers} == {200}
+    assert len({response.content for response in answers}) == 1, "the page never tells"
+    assert [message.subject for message in mail.outbox] == ["Your Paper Digest subscription"]
+    assert Subscriber.objects.get().status == "unsubscribed"
 
 
 def test_a_bounced_address_must_confirm_again(client):
@@ -272,3 +294,27 @@ def test_a_client_reaching_the_app_directly_cannot_rotate_x_forwarded_for_past_t
     ]
 
     assert answers == [302] * 3 + [429] * 27
+
+
+@pytest.mark.parametrize(
+    "path, task, fields",
+    [("/", "subscriptions.tasks.sign_up_task", SIGNUP), ("/manage/", "subscriptions.tasks.send_link_task", {})],
+)
+def test_a_known_and_an_unknown_address_make_the_request_do_exactly_the_same_work(
+    client, monkeypatch, path, task, fields
+):
+    """Same timing in every mode, embedded included: the request only validates and queues one
+    task; looking the address up, and any mail, happen in the worker. So the two requests run
+    the same queries and queue the same task, and neither sends anything itself."""
+    make_subscriber("known@example.org")
+    queued = []
+    monkeypatch.setattr(f"{task}.delay", lambda *args: queued.append(args))
+    work = {}
+    for email in ("known@example.org", "unknown@example.org"):
+        with CaptureQueriesContext(connection) as queries:
+            response = post_and_run_queued(client, path, {**fields, "email": email})
+        work[email] = (response.status_code, response["Location"], [query["sql"] for query in queries])
+
+    assert work["known@example.org"] == work["unknown@example.org"]
+    assert [args[0] for args in queued] == ["known@example.org", "unknown@example.org"]
+    assert mail.outbox == [], "nothing is sent inside a request"

@@ -13,11 +13,13 @@ from typing import Any
 
 from . import feed, hf_json, page, preprint_json, s2_json, tex
 from .records import Parsed, ParseError, Record, Rejection  # noqa: F401  (the package's public names)
-from .text import complete_json_items
+from .screen import screen
+from .text import complete_json_items, decode
 from .values import load_json
 
 # The first element after any XML prolog, doctype or comment: rss / feed / rdf:RDF, or html.
 _ROOT_TAG = re.compile(r"<(?![?!])([A-Za-z][\w:.-]*)")
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 
 PARSERS: dict[str, Callable[..., Parsed]] = {
     "page": page.parse,
@@ -30,11 +32,11 @@ PARSERS: dict[str, Callable[..., Parsed]] = {
 
 def detect(content: bytes | str) -> str:
     """The parser kind for this content, or raise ParseError saying what it looks like."""
-    if not content or not content.strip():
+    text = decode(content)
+    if not text or not text.strip():
         raise ParseError("The document is empty")
-    if b"\x00" in content[:4096]:
+    if "\x00" in text[:4096]:
         raise ParseError("The document is binary data, not text, JSON, HTML or XML")
-    text = _decode(content)
     head = text.lstrip("\ufeff \t\r\n")[:2000]
     if head[:1] in "[{":
         try:
@@ -48,7 +50,8 @@ def detect(content: bytes | str) -> str:
             raise ParseError(f"The document looks like JSON but is not valid JSON: {exc}") from exc
         return _json_kind(data)
     if head.startswith("<"):
-        root = _ROOT_TAG.search(head)
+        # The first element, comments aside: an Atom feed may say "<div>" in a comment before its root.
+        root = _ROOT_TAG.search(_COMMENT.sub("", text[:100_000]))
         return "page" if root and root.group(1).lower() in ("html", "body", "main", "div") else "feed"
     if sum(1 for char in text[:4096] if not char.isprintable() and char not in "\r\n\t") > 40:
         raise ParseError("The document is binary data, not text, JSON, HTML or XML")
@@ -85,44 +88,40 @@ def _json_kind(data: Any) -> str:
     )
 
 
-def _decode(content: bytes | str) -> str:
-    if isinstance(content, str):
-        return content
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("latin-1")
-
-
 def parse(content: bytes | str, kind: str | None = None, today: date | None = None) -> Parsed:
     """Parse `content` (bytes) with the parser for `kind`, or the detected one.
 
     `today` anchors dates that the document gives without a year (and listings without a date).
-    Returns a `Parsed`; a document that cannot be read at all comes back with `error` set.
+    Returns a `Parsed`, its records screened (clean text, sizes within limits, http(s) links);
+    a document that cannot be read at all comes back with `error` set.
     """
     try:
+        text = decode(content)
         if not kind or kind == "auto":
-            kind = detect(content)
+            kind = detect(text)
         if kind == "recorded_http":
-            return _parse_recorded_http(content, today)
+            return _parse_recorded_http(text, today)
         if kind not in PARSERS:
             raise ParseError(f"Unknown kind {kind!r}; expected one of {', '.join(sorted(PARSERS))}")
-        parsed = PARSERS[kind](content, today=today)
+        parsed = PARSERS[kind](text, today=today)
     except ParseError as exc:
         return Parsed(kind=kind or "", error=str(exc))
     parsed.kind = parsed.kind or kind
+    screen(parsed)  # limits first, so that nothing oversized is worked on further
     tex.clean_records(parsed.records)
     return parsed
 
 
-def _parse_recorded_http(content: bytes | str, today: date | None) -> Parsed:
+def _parse_recorded_http(text: str, today: date | None) -> Parsed:
     """A recorded HTTP exchange {url, status_code, body}: parse the body, honouring the status."""
-    exchange = load_json(_decode(content))
+    exchange = load_json(text)
+    if not isinstance(exchange, dict):
+        raise ParseError("A recorded HTTP exchange is an object {url, status_code, body}")
     body = exchange.get("body") or ""
     status = int(exchange["status_code"]) if str(exchange.get("status_code")).isdigit() else 0
-    parsed = parse(body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode(), today=today)
+    parsed = parse(body if isinstance(body, str) else json.dumps(body), today=today)
     if status >= 400:
         reason = parsed.error or "no entries"
-        parsed.error = f"HTTP {status} from {exchange.get('url', 'the server')}: {reason}"
+        parsed.error = f"HTTP {status} from {str(exchange.get('url', 'the server'))[:300]}: {reason}"
         parsed.records = []
     return parsed

@@ -15,24 +15,35 @@ from typing import Any
 import feedparser
 
 from ..models import arxiv_id_from
-from .records import Parsed, ParseError, Record
+from .records import MAX_RAW_FIELD, EntryError, Parsed, ParseError, Record, check_entries
 from .text import arxiv_links, doi_from, one_line, plain_abstract, strip_html, to_date
 
 _ARXIV_PREAMBLE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*(\S+)\s*Abstract:\s*", re.IGNORECASE)
 _LEGACY_SUFFIX = re.compile(r"\s*\(arXiv:[^)\s]+(?:\s+\[[^\]]*\])?\s*([A-Z ]*)\)\s*$")
 _ROOT_END = re.compile(rb"</(?:\w+:)?(?:rss|feed|RDF)>\s*$")
+_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+_FIRST_ELEMENT = re.compile(rb"<(?![?!])[A-Za-z]")
+_ENTRY_START = re.compile(rb"<(?:\w+:)?(?:item|entry)[\s>/]")
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _INITIALS = re.compile(r"^(?:(?:[A-Z][a-z]?\.|[A-Z](?![a-z]))[\s-]*){1,4}$")
 
 
 def parse(content: bytes | str, today: date | None = None) -> Parsed:
-    content = content.encode() if isinstance(content, str) else content
+    if isinstance(content, str):  # decoded already (parsers.decode): say so to feedparser
+        content = _DECLARED_ENCODING.sub(r"\1\2utf-8\2", content, count=1).encode("utf-8")
+    root = _FIRST_ELEMENT.search(content)
+    if _INTERNAL_SUBSET.search(content[: root.start() if root else len(content)]):
+        # Entity declarations are how a small document expands to gigabytes; no feed needs them.
+        raise ParseError("The document declares its own entities (a DOCTYPE with an internal subset); refused")
+    check_entries(len(_ENTRY_START.findall(content)))
     document = feedparser.parse(content, sanitize_html=False, resolve_relative_uris=False)
     feed_title = one_line(document.feed.get("title", ""))
     if not document.entries and not document.get("version"):
         reason = document.get("bozo_exception") or "no RSS or Atom structure"
         raise ParseError(f"Not a readable RSS or Atom feed: {reason}")
     if feed_title.lower().startswith("feed error"):
-        detail = one_line(strip_html(document.feed.get("subtitle", "") or document.feed.get("description", "")))
+        detail = document.feed.get("subtitle", "") or document.feed.get("description", "")
+        detail = one_line(strip_html(detail[:MAX_RAW_FIELD]))
         raise ParseError(f"{feed_title}: {detail}" if detail else feed_title)
     for entry in document.entries:
         if "/api/errors" in (entry.get("id") or ""):
@@ -52,7 +63,14 @@ def parse(content: bytes | str, today: date | None = None) -> Parsed:
         elif not entries:
             parsed.error = f"The feed is not well-formed XML ({_where(document.bozo_exception)})"
     for position, entry in enumerate(entries, start=1):
-        record = _record(entry, position, listed_on or _entry_date(entry) or today)
+        try:
+            record = _record(entry, position, listed_on or _entry_date(entry) or today)
+        except EntryError as exc:
+            parsed.reject(_label(entry, position), str(exc))
+            continue
+        except (TypeError, AttributeError, ValueError) as exc:  # feedparser's loose mode: any value, any type
+            parsed.reject(_label(entry, position), f"The entry could not be read ({type(exc).__name__})")
+            continue
         if record.title:
             parsed.records.append(record)
         else:
@@ -209,7 +227,8 @@ def _where(exception: Any) -> str:
 
 
 def _label(entry: Any, position: int) -> str:
-    return f"entry {position}: {entry.get('id') or one_line(entry.get('title', ''))[:80] or 'no id or title'}"
+    named = next((value for value in (entry.get("id"), entry.get("title")) if isinstance(value, str) and value), "")
+    return f"entry {position}: {one_line(named)[:80] or 'no id or title'}"
 
 
 def _entry_tags(content: bytes, document: Any) -> tuple[int, int]:

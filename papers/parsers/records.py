@@ -3,9 +3,24 @@
 from dataclasses import dataclass, field
 from datetime import date
 
+# What one document may hold. Parsing costs grow with these (an HTML sanitiser is quadratic in
+# nesting depth, feedparser builds a dict per entry), so they are checked before that work.
+MAX_ENTRIES = 10_000  # arXiv's busiest daily listing holds some 2,000; its API gives at most 2,000 a call
+MAX_RAW_FIELD = 100_000  # characters of one field as written, markup included (screen.py caps the text)
+
 
 class ParseError(ValueError):
     """The document as a whole cannot be read (empty, binary, an error feed, unknown shape)."""
+
+
+class EntryError(ValueError):
+    """One entry cannot be read; the message says which field and why. It rejects that entry only."""
+
+
+def check_entries(count: int) -> None:
+    """Refuse a document with more entries than one document may hold."""
+    if count > MAX_ENTRIES:
+        raise ParseError(f"The document lists {count:,} entries; at most {MAX_ENTRIES:,} are read from one document")
 
 
 @dataclass

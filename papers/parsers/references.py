@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import arxiv_id_from, paper_key
+from .records import MAX_RAW_FIELD
 from .text import arxiv_doi_id, doi_from, one_line, plain_abstract
 
 MAX_TITLE_CHARS = 500
@@ -360,7 +361,7 @@ def _reference(
     problems: list[tuple[str, str]],
 ) -> Reference:
     """One entry, checked: something that identifies it, and fields within their limits."""
-    title, abstract = one_line(title), plain_abstract(abstract)
+    title, abstract = one_line(title), plain_abstract(abstract[:MAX_RAW_FIELD])  # longer is refused below anyway
     if doi and not _DOI.match(doi):
         problems.append((label, f"its DOI “{doi[:80]}” is not a DOI (they look like 10.1234/abc)"))
     elif not (arxiv_id or doi or title):

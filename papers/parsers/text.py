@@ -1,14 +1,17 @@
 """Cleaning shared by the parsers: whitespace, HTML, identifiers and dates."""
 
+import codecs
 import html
 import json
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
 import nh3
 
 from ..models import arxiv_id_from
+from .records import MAX_RAW_FIELD, EntryError
 
 _SPACE = re.compile(r"\s+")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -22,6 +25,57 @@ _TAG_NAMES = (
 _HTML_TAG = re.compile(rf"</?(?:{_TAG_NAMES})(?:\s[^<>]*)?/?>|<!--", re.IGNORECASE)
 _LESS_THAN = re.compile(r"<")
 _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and line feed
+_KEPT_FORMAT = {"\u200c", "\u200d"}  # zero-width non-joiner and joiner: some scripts and emoji need them
+
+
+def clean(text: str) -> str:
+    """`text` without control characters (a space instead; tabs and line breaks stay) and without
+    invisible format characters (bidi overrides, zero-width spaces, BOMs) or lone surrogates."""
+    text = _CONTROL.sub(" ", text)
+    if text.isascii():
+        return text
+    return "".join(char for char in text if char in _KEPT_FORMAT or unicodedata.category(char) not in ("Cf", "Cs"))
+
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16's, which it starts with
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+_DECLARED = re.compile(
+    rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']|<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]{1,40})""",
+    re.IGNORECASE,
+)
+
+
+def decode(content: bytes | str) -> str:
+    """A document's text: in the encoding its BOM names (UTF-8, UTF-16, UTF-32), else UTF-16/32
+    by the zero bytes beside its first characters, else UTF-8, else the encoding it declares
+    (`<?xml encoding=...>`, `<meta charset=...>`), else Windows-1252, which is what text that
+    is not UTF-8 nearly always is (curly quotes and dashes at 0x80-0x9F, unlike Latin-1)."""
+    if isinstance(content, str):
+        return content
+    for bom, codec in _BOMS:
+        if content.startswith(bom):
+            return content[len(bom) :].decode(codec, errors="replace")
+    candidates: list[str] = [json.detect_encoding(content)] if b"\x00" in content[:4] else []
+    candidates.append("utf-8")
+    declared = _DECLARED.search(content[:2048])
+    if declared:
+        candidates.append((declared.group(1) or declared.group(2)).decode("ascii"))
+    for codec in candidates:
+        try:
+            if codecs.lookup(codec)._is_text_encoding:
+                return content.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes Windows-1252 leaves undefined
+        return content.decode("latin-1")
 
 
 def one_line(text: str | None) -> str:
@@ -43,6 +97,8 @@ def strip_html(text: str | None) -> str:
     """
     if not text:
         return ""
+    if len(text) > MAX_RAW_FIELD:  # sanitising costs grow with the square of the nesting
+        raise EntryError(f"Too long: a field has {len(text):,} characters of HTML (the limit is {MAX_RAW_FIELD:,})")
     source = text
     text = _LESS_THAN.sub(lambda m: "<" if _HTML_TAG.match(source, m.start()) else "&lt;", source)
     text = re.sub(r"(?i)<br\s*/?>|</p\s*>", "\n\n", text)
@@ -57,7 +113,7 @@ def plain_abstract(text: str | None, is_html: bool = False) -> str:
 
 
 def doi_from(text: str | None) -> str:
-    match = _DOI.search(text or "")
+    match = _DOI.search(text) if isinstance(text, str) else None
     return match.group(1).rstrip(".,;") if match else ""
 
 

@@ -3,7 +3,8 @@
 JSON from an API is whatever the other side sent: a title may be null, a number or a list,
 authors one string, an item a bare string. The JSON parsers read every field through these
 helpers, which raise `EntryError` saying which field held what, so that one entry is rejected
-with that reason and the rest of the document goes on. Nesting too deep for the decoder is a
+with that reason and the rest of the document goes on (EntryError lives in records.py,
+shared with the XML parser). Nesting too deep for the decoder is a
 document-level `ParseError`, not a RecursionError.
 """
 
@@ -11,11 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .records import Parsed, ParseError, Record
-
-
-class EntryError(ValueError):
-    """One entry cannot be read; the message says which field and why."""
+from .records import EntryError, Parsed, ParseError, Record, check_entries
 
 
 def load_json(text: str | bytes) -> Any:
@@ -92,9 +89,12 @@ def names(item: dict[str, Any], name: str) -> list[str]:
 
 
 def integer(item: dict[str, Any], name: str) -> int | None:
-    """A whole number (upvotes), or None for anything else: a count is never worth an entry."""
+    """A whole number (upvotes, a year) that a database integer holds, or None for anything else:
+    a count is never worth an entry, and 10**30 upvotes must not fail the whole batch's insert."""
     value = item.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**31) < value < 2**31:
+        return value
+    return None
 
 
 def read_items(
@@ -104,6 +104,8 @@ def read_items(
     label: Callable[[dict[str, Any], int], str],
 ) -> Parsed:
     """`build(item, position)` for each item into `parsed`; an EntryError rejects that item only."""
+    items = list(items)
+    check_entries(len(items))
     for position, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             parsed.reject(f"item {position}", f"The item is {kind_of(item)}, not an object")
@@ -112,6 +114,8 @@ def read_items(
             parsed.records.append(build(item, position))
         except EntryError as exc:
             parsed.reject(label(item, position), str(exc))
+        except (TypeError, AttributeError, ValueError) as exc:  # a shape no accessor foresaw
+            parsed.reject(label(item, position), f"The entry could not be read ({type(exc).__name__})")
     return parsed
 
 

@@ -1,7 +1,14 @@
 // Progressive enhancement for the sign-up and manage forms; both work without it.
 // 1. On a fresh sign-up form, pick the browser's time zone (the visitor can still change it).
 // 2. Show the weekday only when "weekly" is chosen.
+// 3. After a failed save, bring the error summary into view and focus it, so the reader (and a
+//    screen reader) learns at once that something needs fixing, and where.
 (function () {
+  var summary = document.getElementById("form-errors");
+  if (summary) {
+    summary.scrollIntoView({ block: "start" });
+    summary.focus({ preventScroll: true });
+  }
   var script = document.currentScript;
   var zone = document.getElementById("id_timezone");
   if (script && script.hasAttribute("data-fill-timezone") && zone) {

@@ -1,6 +1,7 @@
 """`make demo`: everything a newcomer needs to see real personalised digests in minutes.
 
-Ingests the sample pages and feeds bundled in papers/fixtures/, creates a few demo
+Ingests the sample pages and feeds bundled in papers/fixtures/ (once: they are not put on the
+daily schedule, see papers.ingest.ad_hoc_source), creates a few demo
 subscribers with different interests, plans today's digests and sends them through the
 configured email backend (by default .eml files in var/outbox/).
 """
@@ -65,6 +66,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  the emails:   {settings.EMAIL_OUTBOX_DIR}/*.eml (open one in your mail client)")
         self.stdout.write("  a profile:    .venv/bin/python manage.py recommend --interest 'your topic' --top 5")
         self.stdout.write("  the web form: make run, then http://localhost:8000/")
+        self.stdout.write(
+            "  real papers:  .venv/bin/python manage.py add_source hf-daily (or arxiv cs.CL cs.LG, biorxiv genomics;"
+            " add_source --list); the samples above are not on the daily schedule"
+        )
 
     def demo_subscriber(self, email, topics):
         subscriber, created = Subscriber.objects.get_or_create(

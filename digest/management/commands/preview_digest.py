@@ -65,7 +65,7 @@ class Command(BaseCommand):
         zone = subscriber.timezone
         today = timezone.localtime(timezone.now(), subscriber.zone).date()
         lines = []
-        todays = Digest.objects.filter(subscriber=subscriber, issue_date=today).first()
+        todays = Digest.objects.filter(subscriber=subscriber, issue_date=today, resend_of__isnull=True).first()
         if todays:
             lines.append(f"Today's digest ({today:%a %Y-%m-%d} in {zone}) is already {todays.status}.")
         when = f"from {subscriber.send_hour:02d}:00 {zone}"
