@@ -434,7 +434,6 @@ RANKING: dict[str, Any] = {
     "ROCCHIO_BETA": env_float("RANKING_ROCCHIO_BETA", 0.75, minimum=0),
     "ROCCHIO_GAMMA": env_float("RANKING_ROCCHIO_GAMMA", 0.15, minimum=0),
     "DISLIKED_TWIN": env_float("RANKING_DISLIKED_TWIN", 0.8, minimum=-1, maximum=1.01),
-    "LIKED_WEIGHT": env_float("RANKING_LIKED_WEIGHT", 0.0, minimum=0),
     "CHUNK_SIZE": env_int("RANKING_CHUNK_SIZE", 2000, minimum=1),
 }
 DIGEST_DEFAULT_SIZE = env_int("DIGEST_DEFAULT_SIZE", 10, minimum=1, maximum=50)

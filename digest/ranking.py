@@ -91,7 +91,6 @@ class Weights:
     rocchio_beta: float
     rocchio_gamma: float
     disliked_twin: float
-    liked_weight: float
     chunk_size: int
 
     @classmethod
@@ -272,7 +271,6 @@ def _rank_chunk(
     if weights.word_match_weight and text_index is not None:
         words = _add_word_match(similarities, positives, text_index, weights)
     best = _segment_max(similarities, positives.counts, positives.starts)
-    _add_liked_likeness(best, members, moves, candidates, weights.liked_weight)
     penalty = _dislike_penalty(members, candidates, best.shape, weights)
     relevance = best - penalty
     keep = _eligible(members, relevance, candidates, text_index, weights)
@@ -331,16 +329,6 @@ def with_feedback(profile: Profile, weights: Weights) -> tuple[Profile, _Moves |
     rows[topics] = topic_vectors + shift
     rows[topics] /= np.maximum(np.linalg.norm(rows[topics], axis=1, keepdims=True), 1e-6)
     return replace(profile, positives=rows), _Moves(vectors, liked_row)
-
-
-def _add_liked_likeness(
-    best: np.ndarray, members: Sequence[Profile], moves: Sequence[_Moves | None], candidates: np.ndarray, weight: float
-) -> None:
-    if not weight:
-        return
-    for j, (profile, moved) in enumerate(zip(members, moves, strict=True)):
-        if moved is not None and profile.liked is not None and len(profile.liked) and len(profile.topic_rows()):
-            best[j] += np.float32(weight) * (np.asarray(profile.liked, dtype=np.float32) @ candidates.T).max(axis=0)
 
 
 def _matrix(vectors: np.ndarray | None) -> np.ndarray:
