@@ -107,8 +107,8 @@ def rank(subscriber_id, now, weights=None):
 
 
 def render(digest_id):
-    """The digest email, loading the digest, its subscriber and then each item's paper one by one
-    (the items come without their papers, so rendering each one queries for it)."""
+    """The digest email's MIME bytes, loading the digest, its subscriber and then each item's paper
+    one by one (the items come without their papers, so rendering each one queries for it)."""
     digest = Digest.objects.get(pk=digest_id)
     items = list(DigestItem.objects.filter(digest_id=digest.pk).order_by("rank"))
-    return digest_message(digest, items=items)
+    return digest_message(digest, items=items).message().as_bytes(linesep="\r\n")

@@ -27,28 +27,30 @@ loads its data itself, so the rank ratio counts our loading too: like for like.
 import multiprocessing
 import queue
 import random
+import resource
 import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
 
 from django.core.mail import get_connection
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import Prefetch
 from django.utils import timezone
 from tqdm import tqdm
 
-from bench import data, naive, report
+from bench import data, floor, naive, production, report
 from bench.database import throwaway_database
 from bench.sink import smtp_sink
+from config.email_backends import simple_message_bytes
 from digest import planning
-from digest.models import Digest, DigestItem
+from digest.models import Digest, DigestItem, PlanningChunk
 from digest.ranking import Weights
 from digest.render import digest_message
 from digest.sending import send_batch
 from papers import embeddings
 from papers.models import Paper
-from subscriptions.models import Subscriber
+from subscriptions.models import Interest, Subscriber
 
 SEND_BATCH = 100
 REPORT_TIMEOUT = 5  # seconds between checks that the sender processes are still alive
@@ -71,8 +73,24 @@ def bar(total, desc, unit):
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=False, send_processes=2, say=print):
-    """Run the benchmark and write latest.json; returns (result dict, table text)."""
+def run(
+    subscribers,
+    papers,
+    sample=2000,
+    naive_sample=100,
+    seed=1,
+    keep_db=False,
+    send_processes=2,
+    broker_url=None,
+    check_bf16=False,
+    say=print,
+):
+    """Run the benchmark and write latest.json; returns (result dict, table text).
+
+    With `broker_url` (a Redis database the bench may flush) the day is also run end to end
+    through the production path (bench.production); without it end to end is the sum of the
+    stages, and latest.json says `end_to_end_measured: false`.
+    """
     rng = random.Random(seed)
     with throwaway_database(keep=keep_db) as database_name:
         say(f"Bench database: {database_name} (created for this run, {'kept' if keep_db else 'dropped'} after)")
@@ -80,17 +98,31 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
         paper_ids, titles = synthesise_papers(papers, rng, say)
         stages, notes, naive_rates = {}, {}, {}
 
-        embed_seconds = time_embed(paper_ids)
-        stages["embed"] = report.stage(embed_seconds, len(paper_ids))
+        with cpu() as used:
+            embed_seconds = time_embed(paper_ids)
+        texts = [f"{p.title} {p.abstract}" for p in Paper.objects.filter(id__in=paper_ids[:256])]
+        stages["embed"] = report.stage(embed_seconds, len(paper_ids), used.seconds, len(texts) / floor.embed(texts))
         say(report.stage_line("embed", stages["embed"]))
-        notes["embed"] = f"all {len(paper_ids):,} papers, {embeddings.model_name()} on CPU"
+        notes["embed"] = f"all {len(paper_ids):,} papers, {embeddings.model_name()} on CPU ({embeddings.dtype_name()})"
+        if check_bf16 or embeddings.dtype_name() == "bfloat16":
+            queries = data.interest_phrases(titles)[:100]
+            overlap, fp32_rate, bf16_rate = floor.bf16_overlap(texts[:128], queries)
+            notes["embed"] += (
+                f"; bf16 vs fp32 on {min(128, len(texts))} papers x {len(queries)} interests: top-10 overlap "
+                f"{overlap:.3f}, {bf16_rate:.1f} vs {fp32_rate:.1f} texts/s"
+            )
+        else:
+            notes["embed"] += "; bf16 not checked: this CPU has no native bf16 (AVX512-BF16 / AMX)"
 
         subscriber_ids = synthesise_subscribers(subscribers, titles, paper_ids, rng, say)
         now = timezone.now()
         issue_date = timezone.localdate(now)
 
-        rank_seconds, loading_seconds = time_rank(subscriber_ids, now)
-        stages["rank"] = report.stage(rank_seconds, len(subscriber_ids))
+        with cpu() as used:
+            rank_seconds, loading_seconds, candidates = time_rank(subscriber_ids, now)
+        interest_rows = Interest.objects.filter(subscriber_id__in=subscriber_ids).count()
+        floor_rate = len(subscriber_ids) / floor.rank(interest_rows, candidates.vectors)
+        stages["rank"] = report.stage(rank_seconds, len(subscriber_ids), used.seconds - loading_seconds, floor_rate)
         say(report.stage_line("rank", stages["rank"]))
         notes["rank"] = (
             f"all {len(subscriber_ids):,} subscribers, ranking.rank only; loading their profiles "
@@ -101,48 +133,98 @@ def run(subscribers, papers, sample=2000, naive_sample=100, seed=1, keep_db=Fals
         naive_rank_seconds = time_naive_rank(naive_ids, now)
         naive_rates["rank"] = len(naive_ids) / naive_rank_seconds
 
-        plan_seconds, digest_ids = time_plan(subscriber_ids, issue_date, now)
+        with cpu() as used:
+            plan_seconds, digest_ids = time_plan(subscriber_ids, issue_date, now)
         rows = Digest.objects.count() + DigestItem.objects.count()
-        stages["plan"] = report.stage(plan_seconds, rows)
+        stages["plan"] = report.stage(plan_seconds, rows, used.seconds, rows / floor.plan(rows))
         say(report.stage_line("plan", stages["plan"]))
         notes["plan"] = f"{rows:,} Digest + DigestItem rows for {len(digest_ids):,} digests (includes ranking)"
 
         sampled = rng.sample(digest_ids, min(sample, len(digest_ids)))
         sampled.sort()
         share = "all" if len(sampled) == len(digest_ids) else "sample of"
-        render_seconds = time_render(sampled)
-        stages["render"] = report.stage(render_seconds, len(sampled))
+        with cpu() as used:
+            render_seconds = time_render(sampled)
+        floor_seconds, ready = floor.render(loaded_digests(sampled))
+        stages["render"] = report.stage(render_seconds, len(sampled), used.seconds, len(sampled) / floor_seconds)
         say(report.stage_line("render", stages["render"]))
-        notes["render"] = f"{share} {len(sampled):,} digests of {len(digest_ids):,}"
+        notes["render"] = f"{share} {len(sampled):,} digests of {len(digest_ids):,}, subject + text + HTML + MIME"
 
         naive_digests = sampled[: min(naive_sample, len(sampled))]
         naive_render_seconds = time_naive_render(naive_digests)
         naive_rates["render"] = len(naive_digests) / naive_render_seconds
 
-        send_seconds, received, outcomes = time_send(sampled, send_processes)
-        stages["send"] = report.stage(send_seconds, len(sampled))
-        say(report.stage_line("send", stages["send"]))
-        notes["send"] = (
-            f"{share} {len(sampled):,} digests by {send_processes} process(es), "
-            f"{received:,} arrived at the SMTP sink ({outcome_summary(outcomes)})"
-        )
-
-        send_all_seconds = send_seconds * len(digest_ids) / len(sampled) if sampled else 0.0
-        end_to_end = embed_seconds + plan_seconds + send_all_seconds
-        notes["end_to_end"] = "embed + plan + send" + (
-            f" (send projected to all {len(digest_ids):,} digests from the sample's rate)"
-            if share != "all"
-            else " (all measured)"
-        )
+        with smtp_sink() as sink:
+            with cpu(children=True) as used:
+                send_seconds, outcomes = time_send(sampled, send_processes, sink)
+            floor_rate = len(ready) / floor.send(sink.port, ready, send_processes)
+            stages["send"] = report.stage(send_seconds, len(sampled), used.seconds, floor_rate)
+            say(report.stage_line("send", stages["send"]))
+            notes["send"] = (
+                f"{share} {len(sampled):,} digests by {send_processes} process(es): claim, render, SMTP, record "
+                f"({outcome_summary(outcomes)})"
+            )
+            if broker_url:
+                reset_digests()
+                say(f"End to end through the production path: beat -> Redis -> celery worker -c {send_processes} ...")
+                received_before = sink.received
+                with bar(len(subscriber_ids), "production day", "digests") as progress:
+                    day_seconds, day_cpu = production.run_day(
+                        broker_url, sink.port, send_processes, len(subscriber_ids), progress=progress.update
+                    )
+                sent = Digest.objects.filter(status=Digest.Status.SENT).count()
+                arrived = sink.received - received_before
+                end_to_end = embed_seconds + day_seconds
+                notes["end_to_end"] = (
+                    f"embed + the production day ({day_seconds:.1f} s: plan_and_send_due queued into Redis, "
+                    f"one celery worker with {send_processes} processes planned {PlanningChunk.objects.count():,} "
+                    f"chunks and sent {sent:,} digests, {arrived:,} arrived at the SMTP sink; worker CPU "
+                    f"{1000 * day_cpu / max(1, sent):.2f} ms per digest)"
+                )
+            else:
+                end_to_end = embed_seconds + plan_seconds + send_seconds * len(digest_ids) / max(1, len(sampled))
+                notes["end_to_end"] = "embed + plan + send (send projected from the sample; no --broker-url given)"
         speedups = {
             "rank": ratio(naive_rank_seconds / len(naive_ids), (rank_seconds + loading_seconds) / len(subscriber_ids)),
             "render": ratio(naive_render_seconds / max(1, len(naive_digests)), render_seconds / max(1, len(sampled))),
         }
         notes["naive"] = f"naive samples: {len(naive_ids)} subscribers ranked, {len(naive_digests)} digests rendered"
-    result = report.result(len(subscriber_ids), len(paper_ids), stages, end_to_end, speedups, machine)
+    result = report.result(len(subscriber_ids), len(paper_ids), stages, end_to_end, bool(broker_url), speedups, machine)
     path = report.write(result)
     text = report.table(result, notes, naive_rates)
     return result, text + f"\n{notes['naive']}\nWritten to {path}"
+
+
+class CpuTime:
+    seconds = 0.0
+
+
+@contextmanager
+def cpu(children=False):
+    """CPU seconds used by the body: this process's, or (children=True) its finished children's."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+
+    def now():
+        usage = resource.getrusage(who)
+        return usage.ru_utime + usage.ru_stime
+
+    used = CpuTime()
+    started = now()
+    try:
+        yield used
+    finally:
+        used.seconds = now() - started
+
+
+def reset_digests():
+    """Forget the stage runs' digests, so the production day finds every subscriber due."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            tables = [model._meta.db_table for model in (DigestItem, Digest, PlanningChunk)]
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    else:
+        for model in (DigestItem, Digest, PlanningChunk):
+            model.objects.all().delete()
 
 
 def ratio(slow, fast):
@@ -198,7 +280,7 @@ def time_rank(subscriber_ids, now):
             with ranking():
                 candidates.rank(profiles, weights)
             progress.update(len(subscribers))
-    return ranking.seconds, loading.seconds
+    return ranking.seconds, loading.seconds, candidates
 
 
 def time_plan(subscriber_ids, issue_date, now):
@@ -215,22 +297,27 @@ def time_plan(subscriber_ids, issue_date, now):
     return timer.seconds, digest_ids
 
 
-def time_render(digest_ids):
-    """Digests with subscriber, items and papers loaded per batch (three queries), as the sender does."""
+def loaded_digests(digest_ids):
+    """Digests with subscriber, items and papers, loaded per batch (three queries each) as the sender does."""
     items = DigestItem.objects.select_related("paper").order_by("rank")
+    for start in range(0, len(digest_ids), SEND_BATCH):
+        digests = Digest.objects.filter(id__in=digest_ids[start : start + SEND_BATCH]).select_related("subscriber")
+        yield from digests.prefetch_related(Prefetch("items", queryset=items))
+
+
+def time_render(digest_ids):
+    """Subject, text, HTML and the MIME bytes the SMTP backend sends (config.email_backends), for each digest."""
     timer = Timer()
     with bar(len(digest_ids), "render", "digests") as progress, timer():
-        for start in range(0, len(digest_ids), SEND_BATCH):
-            chunk = digest_ids[start : start + SEND_BATCH]
-            digests = Digest.objects.filter(id__in=chunk).select_related("subscriber")
-            for digest in digests.prefetch_related(Prefetch("items", queryset=items)):
-                digest_message(digest, items=list(digest.items.all()))
-            progress.update(len(chunk))
+        for digest in loaded_digests(digest_ids):
+            message = digest_message(digest, items=list(digest.items.all()))
+            simple_message_bytes(message) or message.message().as_bytes(linesep="\r\n")
+            progress.update(1)
     return timer.seconds
 
 
-def time_send(digest_ids, processes):
-    """(seconds, messages the sink received, outcomes) with `processes` senders working at once.
+def time_send(digest_ids, processes, sink):
+    """(seconds, outcomes) with `processes` senders working at once into the sink.
 
     Senders are forked after this process closes its database connection, so none of them
     inherits it: each opens its own, as separate Celery workers would.
@@ -241,7 +328,7 @@ def time_send(digest_ids, processes):
     reports = context.Queue()
     outcomes = Counter()
     timer = Timer()
-    with smtp_sink() as sink, bar(len(digest_ids), "send", "digests") as progress:
+    with bar(len(digest_ids), "send", "digests") as progress:
         connections.close_all()
         with timer():
             senders = [context.Process(target=send_share, args=(share, reports)) for share in shares]
@@ -264,7 +351,7 @@ def time_send(digest_ids, processes):
     failed = [sender.exitcode for sender in senders if sender.exitcode]
     if failed:
         raise RuntimeError(f"{len(failed)} send process(es) exited with an error (exit codes {failed})")
-    return timer.seconds, sink.received, outcomes
+    return timer.seconds, outcomes
 
 
 def send_share(batches, reports):

@@ -27,8 +27,9 @@ class CountingHandler:
 
 
 class SinkCount:
-    def __init__(self, received):
+    def __init__(self, received, port):
         self._received = received
+        self.port = port
 
     @property
     def received(self):
@@ -61,7 +62,7 @@ def smtp_sink():
         if not ready.wait(START_TIMEOUT):
             raise RuntimeError(f"The bench's SMTP sink did not start on 127.0.0.1:{port} within {START_TIMEOUT} s")
         with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_BACKEND="config.email_backends.SmtpBackend",  # what EMAIL_URL=smtp://... selects
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=port,
             EMAIL_HOST_USER="",
@@ -69,7 +70,7 @@ def smtp_sink():
             EMAIL_USE_TLS=False,
             EMAIL_USE_SSL=False,
         ):
-            yield SinkCount(received)
+            yield SinkCount(received, port)
     finally:
         stop.set()
         process.join(START_TIMEOUT)

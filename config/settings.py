@@ -248,7 +248,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 # Sending: digests per task (sharing one SMTP/ESP connection), bounded jittered retries.
-SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 20, minimum=1)
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 100, minimum=1)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 60, minimum=0)
 SEND_RETRY_MAX_SECONDS = env_float("SEND_RETRY_MAX_SECONDS", 600, minimum=0)
@@ -321,7 +321,10 @@ if env_bool("PRODUCTION", False):
 if ANYMAIL_ESP:
     EMAIL_BACKEND = f"anymail.backends.{ANYMAIL_ESP}.EmailBackend"
 elif EMAIL_URL:
-    vars().update(dj_email_url.parse(EMAIL_URL))
+    _email = dj_email_url.parse(EMAIL_URL)
+    if _email.get("EMAIL_BACKEND") == "django.core.mail.backends.smtp.EmailBackend":
+        _email["EMAIL_BACKEND"] = "config.email_backends.SmtpBackend"  # the same, with digests encoded directly
+    vars().update(_email)
 else:
     EMAIL_BACKEND = "config.email_backends.EmlFileBackend"
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
@@ -342,6 +345,11 @@ EMBEDDING_MODEL_NAME = os.environ.get("EMBEDDING_MODEL_NAME") or (
 )
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64, minimum=1)
 EMBEDDING_DEVICE = os.environ.get("EMBEDDING_DEVICE", "cpu")
+# The model's weights: "auto" is bfloat16 where the CPU multiplies bf16 natively (AVX512-BF16
+# or AMX; about twice the speed, top-10 overlap 0.99 with float32), float32 elsewhere.
+EMBEDDING_DTYPE = (_env("EMBEDDING_DTYPE") or "auto").lower()
+if EMBEDDING_DTYPE not in {"auto", "float32", "bfloat16"}:
+    raise ImproperlyConfigured(f"EMBEDDING_DTYPE={EMBEDDING_DTYPE!r} is not one of auto, float32, bfloat16.")
 
 # --- Ingest -----------------------------------------------------------------------------
 FETCH_TIMEOUT = env_float("FETCH_TIMEOUT", 20, minimum=0.1)

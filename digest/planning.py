@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -140,21 +140,21 @@ def _plan_chunk(
             return []
         members = [subscribers[d.subscriber_id] for d in digests]
         candidates, ranking = rank_subscribers(members, windows, window_end, weights, candidate_sets=candidate_sets)
-        items: list[DigestItem] = []
+        items: list[tuple] = []
         skipped: list[int] = []
         planned: list[int] = []
         for digest, subscriber, matches in zip(digests, members, ranking):
             items.extend(
-                DigestItem(
-                    digest_id=digest.pk,
-                    paper_id=int(candidates.ids[match.index]),
-                    rank=position,
-                    score=round(match.score, 4),
-                    matched=match.matched[:300],
-                    matched_kind=match.matched_kind,
-                    similarity=round(match.similarity, 4),
-                    word_match=round(match.word_match, 4),
-                    because_of_id=match.because_of,
+                (
+                    digest.pk,
+                    int(candidates.ids[match.index]),
+                    position,
+                    round(match.score, 4),
+                    match.matched[:300],
+                    match.matched_kind,
+                    round(match.similarity, 4),
+                    round(match.word_match, 4),
+                    match.because_of,
                 )
                 for position, match in enumerate(matches, start=1)
             )
@@ -162,10 +162,39 @@ def _plan_chunk(
                 skipped.append(digest.pk)
             else:
                 planned.append(digest.pk)
-        DigestItem.objects.bulk_create(items, ignore_conflicts=True)
+        write_items(items)
         if skipped:
             Digest.objects.filter(pk__in=skipped).update(status=Digest.Status.SKIPPED)
     return planned
+
+
+ITEM_COLUMNS = (
+    "digest_id",
+    "paper_id",
+    "rank",
+    "score",
+    "matched",
+    "matched_kind",
+    "similarity",
+    "word_match",
+    "because_of_id",
+)
+
+
+def write_items(rows: list[tuple]) -> None:
+    """Store DigestItem rows given as tuples in ITEM_COLUMNS order: by COPY on PostgreSQL (twice
+    the rows per second of bulk_create, a fraction of its CPU, no model objects), bulk_create
+    elsewhere. The rows belong to digests this planner created in this very transaction, so
+    none can exist already."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = DigestItem._meta.db_table
+        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        DigestItem.objects.bulk_create([DigestItem(**dict(zip(ITEM_COLUMNS, row))) for row in rows])
 
 
 def covered_until(since: datetime, now: datetime) -> datetime:

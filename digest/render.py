@@ -2,7 +2,7 @@
 
 Rendering goes through `subscriptions.emails` like every other email; this module only builds the
 context. It takes plain objects (anything with .paper, .score, .matched, .matched_kind and,
-where known, .similarity and .word_match), so the sender, the preview and the benchmark
+where known, .word_match), so the sender, the preview and the benchmark
 render exactly the same email.
 """
 
@@ -13,6 +13,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import reverse
 
+from papers import corpus
+from papers.embeddings import WORD
 from papers.links import http_url, search_url
 from subscriptions import emails, signing
 from subscriptions.models import SeedPaper
@@ -79,21 +81,48 @@ def teaser(abstract, limit=TEASER_CHARS):
     return shorten(picked, limit)
 
 
-WORDS_NOTED = 0.1  # a word match worth at least this much of the score is named in "why"
+WORDS_NOTED = 0.1  # a word match worth at least this much of the score names the shared words
+WORDS_NAMED = 3  # at most this many shared words or phrases in one why-line
 
 
-def why(matched, matched_kind, similarity, word_match=0.0, because_of="", seeded=False):
-    """The reason shown with a paper: what matched and how closely (the cosine similarity,
-    0..1); "and uses its words" where the interest's own words added to its score. When a
-    paper the reader liked brought it (`because_of`, its title), that paper is the reason:
-    the reader asked for it, and it is what they will recognise."""
+def why(matched, matched_kind, shared=(), because_of="", seeded=False):
+    """The reason shown with a paper: what matched, and the reader's own words it shares.
+
+    No number: the similarity is not what the list is ordered by (the word match and
+    feedback add to it), a cosine of 0.08 or -0.01 tells a reader nothing, and a second
+    number beside it would not be in order either. The words are the reason a reader can
+    check by looking at the title and abstract. When a paper the reader liked brought it
+    (`because_of`, its title), that paper is the reason: the reader asked for it, and it is
+    what they will recognise.
+    """
     if because_of:
         marked = "one of your own papers" if seeded else "which you marked more like this"
-        return f"like '{shorten(because_of, 90)}', {marked} · {similarity:.2f}"
+        return f"like '{shorten(because_of, 90)}', {marked}"
     if matched_kind == "liked":
-        return f"similar to a paper you liked, '{shorten(matched, 90)}' · {similarity:.2f}"
-    words = " and uses its words" if word_match >= WORDS_NOTED else ""
-    return f"matches your interest '{shorten(matched, 90)}' · {similarity:.2f}{words}"
+        return f"similar to a paper you liked, '{shorten(matched, 90)}'"
+    reason = f"matches your interest '{shorten(matched, 90)}'"
+    if shared:
+        reason += " — shares " + ", ".join(f"'{phrase}'" for phrase in shared)
+    return reason
+
+
+def shared_words(interest, text, weights):
+    """The topical words of `interest` that `text` uses, in the interest's order; neighbours
+    that the text also writes side by side make one phrase ("speculative decoding").
+    `weights` are the words' topical weights over the whole corpus (papers.corpus), so
+    "models", "studies" or "and" are never named."""
+    present = corpus.distinct_words(text)
+    written = f" {' '.join(WORD.findall(text.lower()))} "
+    phrases, run = [], []
+    for word in [*WORD.findall(interest.lower()), ""]:
+        topical = bool(word) and word in present and weights.get(word, 0.0) > 0
+        if topical and run and f" {' '.join([*run, word])} " in written:
+            run.append(word)
+            continue
+        if run:
+            phrases.append(" ".join(run))
+        run = [word] if topical else []
+    return list(dict.fromkeys(phrases))[:WORDS_NAMED]
 
 
 def period(day, weekly=False):
@@ -138,12 +167,11 @@ def feedback_link(subscriber, paper_id, choice):
     return _feedback_url_template(settings.SITE_URL).replace("TOKEN", token)
 
 
-def _reason(item):
-    """(matched, kind, similarity, word match) of a DigestItem or a ranking match; items
-    planned before their parts were stored show their score."""
-    similarity = getattr(item, "similarity", None)
-    closeness = item.score if similarity is None else similarity
-    return item.matched, item.matched_kind, closeness, getattr(item, "word_match", 0.0)
+def _shared(item, weights):
+    """The shared words worth naming: only where the interest's words added to the score."""
+    if item.matched_kind != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
+        return ()
+    return shared_words(item.matched, item.paper.embedding_text, weights)
 
 
 def rendered_items(subscriber, items):
@@ -154,6 +182,7 @@ def rendered_items(subscriber, items):
     one with no link at all to a search for its title, marked as a search.
     """
     rendered = []
+    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
     brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
     seeded = set(
         SeedPaper.objects.filter(subscriber_id=subscriber.pk, paper_id__in=brought_by).values_list(
@@ -182,7 +211,13 @@ def rendered_items(subscriber, items):
                 search_url=search,
                 hf_url=http_url(paper.hf_url),
                 upvotes=paper.upvotes,
-                why=why(*_reason(item), because_of, getattr(item, "because_of_id", None) in seeded),
+                why=why(
+                    item.matched,
+                    item.matched_kind,
+                    _shared(item, weights),
+                    because_of,
+                    getattr(item, "because_of_id", None) in seeded,
+                ),
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
                 less_url=feedback_link(subscriber, paper.pk, "less"),

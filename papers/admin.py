@@ -13,7 +13,7 @@ from config.admin import ReadOnlyInline
 from config.deferred import queue_after_commit
 
 from . import embeddings
-from .models import Appearance, IngestRun, Paper, PaperEmbedding, Source, SourcePreview
+from .models import Appearance, FetchedDay, IngestRun, Paper, PaperEmbedding, Source, SourcePreview
 from .sources import PRESETS, PresetError, preset_sources
 from .tasks import ingest_sources_now, preview_source_task
 
@@ -106,6 +106,17 @@ def test_fetch_link():
     )
 
 
+class FetchedDayInline(ReadOnlyInline):
+    """A dated source's days already read: the ones the next run skips."""
+
+    model = FetchedDay
+    fields = ["day", "run"]
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-day")
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     form = PresetForm
@@ -114,6 +125,9 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["name", "location"]
     readonly_fields = ["etag", "last_modified", "created_at"]
     actions = ["ingest_now"]
+
+    def get_inlines(self, request, obj):
+        return [FetchedDayInline] if obj is not None and obj.is_dated else []
 
     def get_fieldsets(self, request, obj=None):
         fields = ["name", "kind", "location", "enabled"]

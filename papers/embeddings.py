@@ -33,6 +33,26 @@ def model_name():
     return settings.EMBEDDING_MODEL_NAME
 
 
+BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+def cpu_has_bf16():
+    """Whether this CPU multiplies bfloat16 natively; without it bf16 is emulated and slower than fp32."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = {flag for line in cpuinfo if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+    except OSError:
+        return False
+    return bool(flags & BF16_CPU_FLAGS)
+
+
+def dtype_name():
+    """The weights' dtype for this process: EMBEDDING_DTYPE, with "auto" decided by the CPU (on CPU only)."""
+    if settings.EMBEDDING_DTYPE != "auto":
+        return settings.EMBEDDING_DTYPE
+    return "bfloat16" if settings.EMBEDDING_DEVICE == "cpu" and cpu_has_bf16() else "float32"
+
+
 def get_model():
     """Load the sentence-transformers model once per process (a few seconds, ~100 MB)."""
     global _model
@@ -42,13 +62,18 @@ def get_model():
                 from sentence_transformers import SentenceTransformer
 
                 try:
-                    _model = SentenceTransformer(settings.EMBEDDING_MODEL, device=settings.EMBEDDING_DEVICE)
+                    model = SentenceTransformer(settings.EMBEDDING_MODEL, device=settings.EMBEDDING_DEVICE)
                 except Exception as exc:  # an OSError from the hub, a missing path, ...
                     raise ModelUnavailable(
                         f"Could not load the embedding model {settings.EMBEDDING_MODEL!r}: {exc}. "
                         "Set EMBEDDING_MODEL to a local sentence-transformers model directory; "
                         "no model is downloaded at run time (HF_HUB_OFFLINE=1)."
                     ) from exc
+                if dtype_name() == "bfloat16":
+                    import torch
+
+                    model.to(torch.bfloat16)
+                _model = model
     return _model
 
 
@@ -117,6 +142,7 @@ def embed_papers(papers, batch_size=None, progress=None):
     A paper whose title+abstract vector is still current (it only lacks a title vector,
     as every paper embedded before title vectors did) has only its title read.
     """
+    from . import corpus
     from .models import PaperEmbedding
 
     papers = list(papers)
@@ -142,6 +168,7 @@ def embed_papers(papers, batch_size=None, progress=None):
         with transaction.atomic():
             PaperEmbedding.objects.bulk_create([row for row in rows if not row.pk])
             PaperEmbedding.objects.bulk_update([row for row in rows if row.pk], ["text_hash", "vector", "title_vector"])
+        corpus.count_words(paper.id for paper in batch)
         started = time.perf_counter()
         word_vectors(set(WORD.findall(" ".join(paper.embedding_text for paper in batch).lower())), embed_missing=True)
         model_seconds += time.perf_counter() - started
@@ -182,7 +209,12 @@ def word_vectors(words, embed_missing=False):
 
 
 def embed_pending(progress=None):
-    return embed_papers(pending_papers(), progress=progress)
+    """Embed every paper without current vectors; papers stored before word counts existed are counted too."""
+    from . import corpus
+
+    result = embed_papers(pending_papers(), progress=progress)
+    corpus.count_uncounted()
+    return result
 
 
 def paper_matrix(paper_ids):

@@ -21,6 +21,7 @@ import ipaddress
 import os
 import random
 import socket
+import ssl
 import stat
 import threading
 import time
@@ -303,6 +304,10 @@ def _public(ip):
 
 def _describe(reason):
     """A network failure in a few words, without echoing what a server sent."""
+    if isinstance(reason, ssl.SSLCertVerificationError):  # before ValueError: it is one
+        return f"its TLS certificate is not valid ({reason.verify_message})"
+    if isinstance(reason, ssl.SSLError):
+        return f"the TLS handshake failed ({reason.reason or 'no reason given'})"
     if isinstance(reason, http.client.IncompleteRead):
         return "the response ended before its declared length"
     if isinstance(reason, http.client.RemoteDisconnected):

@@ -149,6 +149,7 @@ class SourcePreview(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "test fetch"
+        verbose_name_plural = "test fetches"
 
     def __str__(self):
         return f"Test fetch of {self.name or self.location[:100]}"
@@ -241,6 +242,8 @@ class Paper(models.Model):
         "(a seeded profile): such a paper is never a digest candidate until a source lists it.",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Its words are counted in CorpusWord (once, when it is first embedded; see papers.corpus).
+    words_counted = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = [models.F("first_seen_at").desc(nulls_last=True), "-id"]
@@ -326,3 +329,14 @@ class PaperEmbedding(models.Model):
     @property
     def array(self):
         return np.frombuffer(bytes(self.vector), dtype=np.float32)
+
+
+class CorpusWord(models.Model):
+    """In how many stored papers a word occurs: the corpus statistics that tell a topical word
+    ("speculative", "protein") from a generic one ("models", "studies"); see papers.corpus."""
+
+    word = models.CharField(max_length=64, unique=True)
+    papers = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.word} ({self.papers} papers)"

@@ -21,8 +21,9 @@ from django.utils import timezone
 from papers import embeddings, lookup
 from papers.ingest import upsert_paper
 from papers.models import Paper
-from papers.parsers.records import Record
+from papers.parsers.records import Parsed, Record
 from papers.parsers.references import Reference
+from papers.parsers.screen import screen
 from papers.parsers.text import arxiv_links
 from subscriptions.models import Interest, SeedPaper, Subscriber
 
@@ -127,7 +128,14 @@ def _complete(seed):
 
 
 def _add(seed, record, reason=""):
-    """Store the paper and like it; returns [its id], or [] when the seed was removed meanwhile."""
+    """Store the paper and like it; returns [its id], or [] when the seed was removed meanwhile.
+
+    The record passes the same screen as every ingested one: a reader's own file is as
+    untrusted as a feed (control and bidi characters, sizes, links)."""
+    screened = screen(Parsed(records=[record]))
+    if not screened.records:
+        _fail(seed, screened.rejections[0].reason)
+        return []
     with transaction.atomic():
         paper = upsert_paper(record)
         interest, _ = Interest.objects.get_or_create(

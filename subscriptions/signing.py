@@ -10,6 +10,12 @@ emails that carry them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+import zlib
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -36,9 +42,27 @@ def _salt(purpose: str) -> str:
     return f"subscriptions.link.{purpose}"
 
 
+@lru_cache(maxsize=32)
+def _prepared_mac(salt: str, secret: str) -> hmac.HMAC:
+    """The HMAC of `signing.dumps(..., salt=salt)` with its key already derived: derived once per
+    process and purpose instead of once per link (a digest carries some twenty links)."""
+    key = hashlib.sha256(f"{salt}signer{secret}".encode()).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def make_token(purpose: str, subscriber: Subscriber, **extra: Any) -> str:
-    payload = {"s": subscriber.pk, **extra}
-    return signing.dumps(payload, salt=_salt(purpose), compress=True)
+    """Exactly `signing.dumps({"s": pk, **extra}, salt=<purpose's salt>, compress=True)`, byte for
+    byte (a test holds it to that), so `read_token` and Django's loads read it as ever."""
+    data = json.dumps({"s": subscriber.pk, **extra}, separators=(",", ":")).encode("latin-1")
+    compressed = zlib.compress(data)
+    if len(compressed) < len(data) - 1:
+        value = "." + signing.b64_encode(compressed).decode()
+    else:
+        value = signing.b64_encode(data).decode()
+    value = f"{value}:{signing.b62_encode(int(time.time()))}"
+    mac = _prepared_mac(_salt(purpose), settings.SECRET_KEY).copy()
+    mac.update(value.encode())
+    return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
 
 
 def read_token(purpose: str, token: str, max_age: int | None = None) -> dict[str, Any]:

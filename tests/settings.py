@@ -56,3 +56,7 @@ WHITENOISE_AUTOREFRESH = True
 # tests of the limits themselves narrow these again.
 FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
 INGEST_FILE_ROOT = [BASE_DIR / "papers" / "fixtures", Path(tempfile.gettempdir())]
+# Lookups never leave the machine: a test that does not start tests/lookup_stub.py (the
+# `lookup_stub` fixture sets these to it) finds nothing listening here and fails fast.
+LOOKUP_ARXIV_URL = "http://127.0.0.1:9/api/query"
+LOOKUP_S2_URL = "http://127.0.0.1:9/graph/v1"

@@ -45,7 +45,7 @@ def site(live_server, settings, monkeypatch):
         SimpleNamespace(paper=papers[0], similarity=0.71, matched="contrastive sentence embeddings"),
         SimpleNamespace(paper=papers[1], similarity=0.58, matched="protein structure prediction"),
     ]
-    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber: preview)
+    monkeypatch.setattr("digest.preview.recent_matches", lambda subscriber, **ranking: preview)
     yield live_server.url
     # ORM calls made while Playwright's event loop runs get a connection of their own: close it,
     # or it keeps the test database open past the end of the session.
@@ -234,10 +234,12 @@ def test_a_reader_opens_their_digest_in_the_browser(browser, site, screenshots, 
 
     from digest.models import Digest, DigestItem
     from digest.render import digest_message
+    from papers import corpus
     from papers.ingest import ingest
 
     run = ingest(fixture_path("feeds", "hf-daily-papers-api-2026-06-12.json"))
     assert run.new == 30, run.message
+    corpus.count_words(Paper.objects.values_list("pk", flat=True))  # what the embed stage does
     picks = [
         ("WebChallenger", "agents that browse the web", 0.58, 0.3),
         ("The Cold-Start Safety Gap", "safety of LLM agents", 0.63, 0.4),
@@ -265,6 +267,6 @@ def test_a_reader_opens_their_digest_in_the_browser(browser, site, screenshots, 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your papers for Fri 12 Jun")
     expect(page.get_by_role("link", name=re.compile("^WebChallenger"))).to_be_visible()
     expect(
-        page.get_by_text("Why: matches your interest 'robot manipulation' · 0.66 and uses its words")
+        page.get_by_text(re.compile(r"^Why: matches your interest 'robot manipulation' — shares '[a-z ]+'"))
     ).to_be_visible()
     page.screenshot(path=screenshots / "digest-email.png", full_page=True)

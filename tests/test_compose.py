@@ -3,7 +3,12 @@
 There is no Docker engine on these machines, so the file is checked by reading it.
 """
 
+import http.server
+import os
 import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -83,3 +88,47 @@ def test_the_example_env_file_names_only_real_settings(compose, settings_names):
     assert unknown == []
     assert {"SECRET_KEY", "POSTGRES_PASSWORD", "ANYMAIL_WEBHOOK_SECRET", "ALLOWED_HOSTS"} <= names
     assert interpolated <= names | settings_names
+
+
+class _App(http.server.BaseHTTPRequestHandler):
+    """Stands in for gunicorn: like Django, it answers 400 to a Host outside ALLOWED_HOSTS."""
+
+    allowed_host = "digest.example.org"
+    status = 200
+
+    def do_GET(self):
+        self.send_response(self.status if self.headers["Host"] == self.allowed_host else 400)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def app_port():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _App)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def web_healthcheck(compose, port, site_url):
+    """Run the web container's health check against the stand-in app; True when healthy."""
+    code = compose["services"]["web"]["healthcheck"]["test"][-1].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    environment = {**os.environ, "SITE_URL": site_url}
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, True), (500, False)])
+def test_the_web_is_healthy_once_it_serves_its_public_host_so_worker_and_beat_start(
+    compose, app_port, monkeypatch, status, healthy
+):
+    """A deployment whose ALLOWED_HOSTS names only its public host still comes up, and a stale
+    ingest (503) does not keep the worker, which would mend it, from starting."""
+    monkeypatch.setattr(_App, "status", status)
+    assert web_healthcheck(compose, app_port, "https://digest.example.org") is healthy
+
+
+def test_the_web_is_unhealthy_when_site_url_names_a_host_it_refuses(compose, app_port):
+    assert not web_healthcheck(compose, app_port, "https://typo.example.org")

@@ -69,3 +69,13 @@ def test_the_procfile_names_every_process_and_the_example_settings_are_all_docum
     names = re.findall(r"^([A-Z][A-Z0-9_]*)=", (DEPLOY / "env.example").read_text(), re.MULTILINE)
     assert {"REDIS_URL", "DATABASE_URL", "SITE_URL"} <= set(names)
     assert [name for name in names if f"`{name}`" not in readme] == []
+
+
+def test_the_units_create_the_var_dir_of_the_example_settings_for_their_user():
+    """settings creates VAR_DIR at start; under /var/lib the `digest` user could not, so systemd does."""
+    var_dir = re.search(r"^VAR_DIR=(.+)$", (DEPLOY / "env.example").read_text(), re.MULTILINE)
+    assert var_dir is not None
+    for name in ("web", "worker", "beat"):
+        settings = unit(f"paper-digest-{name}.service")
+        assert f"/var/lib/{settings['StateDirectory']}" == var_dir.group(1), name
+        assert settings["User"] == "digest"

@@ -2,21 +2,28 @@
 
 import re
 from datetime import date
+from email import message_from_bytes
+from email import policy as email_policy
 from html import unescape
 
 import pytest
+import time_machine
 from django.core import mail
+from django.core import signing as django_signing
 
+from config.email_backends import simple_message_bytes
 from digest.models import Digest
 from digest.planning import plan_digests
 from digest.render import digest_message, teaser
 from papers.links import search_url
+from subscriptions import signing
 from tests.factories import embedded_papers, make_subscriber
 from tests.subscription_helpers import html_part
 
 pytestmark = pytest.mark.django_db
 
 TUESDAY = date(2026, 8, 4)
+freeze_time_at_noon = time_machine.travel("2026-08-04 12:00:00+00:00", tick=False)
 
 
 @pytest.fixture
@@ -35,26 +42,32 @@ def test_the_subject_names_the_day_the_top_paper_and_how_many_more(digest):
     assert message.subject == f"Your papers for Tue 4 Aug — {top} and {count - 1} more"
 
 
-def test_the_why_line_names_the_closeness_and_whether_the_interest_words_were_used():
-    from digest.render import why
+def test_the_why_line_names_the_interest_and_the_topical_words_it_shares_and_no_number():
+    from digest.render import shared_words, why
 
+    weights = {"speculative": 5.1, "decoding": 3.4, "llms": 2.0, "for": 0.0, "models": 0.0, "studies": 0.0}
+    text = "Faster speculative decoding for large language models. Drafts from small LLMs are checked in one pass."
+
+    assert shared_words("speculative decoding for LLMs", text, weights) == ["speculative decoding", "llms"]
+    assert shared_words("diffusion models for images", text, weights) == []  # "models" and "for" name no topic
+    assert shared_words("LLMs speculative", text, weights) == ["llms", "speculative"]  # not side by side there
     assert (
-        why("protein folding", "topic", 0.613, 0.25)
-        == "matches your interest 'protein folding' · 0.61 and uses its words"
+        why("speculative decoding", "topic", ["speculative decoding"])
+        == "matches your interest 'speculative decoding' — shares 'speculative decoding'"
     )
-    assert why("protein folding", "topic", 0.613, 0.02) == "matches your interest 'protein folding' · 0.61"
-    assert why("A paper", "liked", 0.8) == "similar to a paper you liked, 'A paper' · 0.80"
+    assert why("clinical studies", "topic") == "matches your interest 'clinical studies'"
+    assert why("A paper", "liked") == "similar to a paper you liked, 'A paper'"
 
 
 def test_a_paper_brought_by_feedback_names_the_paper_the_reader_liked():
     from digest.render import why
 
     assert (
-        why("protein folding", "topic", 0.7, 0.0, "Folding at atomic accuracy")
-        == "like 'Folding at atomic accuracy', which you marked more like this · 0.70"
+        why("protein folding", "topic", (), "Folding at atomic accuracy")
+        == "like 'Folding at atomic accuracy', which you marked more like this"
     )
-    assert why("protein folding", "topic", 0.7, 0.0, "My paper", seeded=True) == (
-        "like 'My paper', one of your own papers · 0.70"
+    assert why("protein folding", "topic", (), "My paper", seeded=True) == (
+        "like 'My paper', one of your own papers"
     )
 
 
@@ -65,11 +78,15 @@ def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(diges
     for item in digest.items.select_related("paper"):
         paper = item.paper
         assert paper.title in html
-        why = f"Why: matches your interest '{item.matched}' · {item.similarity:.2f} and uses its words"
-        assert 0 < item.similarity <= 1 and item.word_match >= 0.1 and why in html
+        after_title = text.split(f"{paper.title}\n", 1)[1]
+        line = next(line.strip() for line in after_title.splitlines() if line.strip().startswith("Why:"))
+        assert line.startswith(f"Why: matches your interest '{item.matched}' — shares '"), line
+        shared = re.findall(r"'([^']+)'", line.split("— shares", 1)[1])
+        assert all(phrase in paper.embedding_text.lower() and phrase in item.matched for phrase in shared), line
+        assert not re.search(r"\d", line), "no similarity or score in the why-line"
+        assert line in html
         assert paper.abs_url in html and paper.pdf_url in html
         assert f"{paper.title}\n   Ada Lovelace, Alan Turing" in text
-        assert why in text
         assert f"Abstract: {paper.abs_url}" in text and f"PDF: {paper.pdf_url}" in text
     more = re.findall(r"More like this: (\S+)", text)
     less = re.findall(r"Less like this: (\S+)", text)
@@ -133,9 +150,10 @@ def test_rendering_costs_the_same_queries_for_a_short_and_a_long_digest(django_a
     short_digest, long_digest = (Digest.objects.select_related("subscriber").get(subscriber=s) for s in (short, long))
     assert (short_digest.items.count(), long_digest.items.count()) == (1, 5)
 
-    with django_assert_num_queries(1):
+    # The items with their papers, then the corpus's size and its counts of the interests' words.
+    with django_assert_num_queries(3):
         digest_message(short_digest)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3):
         digest_message(long_digest)
 
 
@@ -185,3 +203,46 @@ def test_a_weekly_digest_says_this_week():
     assert message.subject.startswith("Your papers this week — ")
     assert message.body.startswith("Your papers this week, to Tue 4 Aug\n")
     assert "Your papers this week, to Tue 4 Aug</h1>" in html_part(message)
+
+
+def read(wire):
+    """A message as a mail client reads it: headers decoded, each part's text decoded."""
+    parsed = message_from_bytes(wire, policy=email_policy.default)
+    headers = {name: str(value).strip() for name, value in parsed.items() if name not in {"Content-Type", "Date"}}
+    parts = {part.get_content_type(): part.get_content() for part in parsed.iter_parts()}
+    return parsed.get_content_type(), headers, parts
+
+
+@pytest.mark.parametrize("body_line", ["", "a line longer than SMTP allows: " + "é" * 600])
+def test_the_bytes_sent_over_smtp_read_exactly_as_djangos_own(digest, body_line):
+    message = digest_message(digest)
+    message.extra_headers["Message-ID"] = "<digest.1@example.org>"  # as the sender sets it
+    message.body += body_line
+
+    ours = simple_message_bytes(message)
+    djangos = message.message().as_bytes(linesep="\r\n")
+
+    assert read(ours) == read(djangos)
+    kind, headers, parts = read(ours)
+    assert kind == "multipart/alternative" and headers["Subject"] == message.subject
+    assert parts["text/plain"].replace("\r\n", "\n").rstrip("\n") == message.body.rstrip("\n")
+    assert parts["text/html"].replace("\r\n", "\n").rstrip("\n") == html_part(message).rstrip("\n")
+    assert max(len(line) for line in ours.split(b"\r\n")) <= 998
+
+
+def test_anything_but_text_and_html_goes_djangos_way(digest):
+    message = digest_message(digest)
+    message.attach("notes.txt", "attached", "text/plain")
+
+    assert simple_message_bytes(message) is None
+
+
+@freeze_time_at_noon
+def test_signed_links_are_byte_for_byte_what_djangos_signing_makes():
+    from types import SimpleNamespace
+
+    for pk, extra in [(1, {}), (123456, {"p": 42, "c": "more"}), (7, {"p": 9_999_999, "c": "less"})]:
+        for purpose in ("manage", "unsubscribe", "feedback", "confirm"):
+            token = signing.make_token(purpose, SimpleNamespace(pk=pk), **extra)
+            assert token == django_signing.dumps({"s": pk, **extra}, salt=signing._salt(purpose), compress=True)
+            assert signing.read_token(purpose, token) == {"s": pk, **extra}

@@ -373,3 +373,60 @@ def test_a_run_whose_worker_was_killed_is_failed_by_the_next_run_of_its_source(f
         "Its process stopped before it finished (killed or restarted)",
     )
     assert concurrent.status == IngestRun.Status.RUNNING  # may still be at work
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 serving FEED, with a fresh self-signed certificate for that address."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from tests.conftest import require
+
+    require(shutil.which("openssl"), "the openssl command")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(FEED)))
+            self.end_headers()
+            self.wfile.write(FEED)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/feed", cert
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_sources_are_read_through_the_same_checks_and_a_bad_certificate_is_named(
+    tls_server, settings, monkeypatch
+):
+    settings.FETCH_RETRIES = 0
+    url, cert = tls_server
+
+    untrusted = ingest(url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now this machine trusts it
+    trusted = ingest(url)
+    settings.FETCH_ALLOWED_HOSTS = []
+    inside = ingest(url)
+
+    assert_failed_in_one_line(untrusted, f"Could not reach {url}: its TLS certificate is not valid (self-signed")
+    assert (trusted.status, trusted.new) == (IngestRun.Status.OK, 1)
+    assert_failed_in_one_line(inside, "its address is not a public one")

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from papers.ingest import ingest
-from papers.models import IngestRun, Paper, Source, SourcePreview
+from papers.models import FetchedDay, IngestRun, Paper, Source, SourcePreview
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,12 @@ def test_the_admin_is_for_staff_only(client, ingested):
     response = client.get(reverse("admin:papers_paper_changelist"))
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_dated_sources_page_lists_the_days_already_read(staff_client):
+    source = Source.objects.create(name="hf", location="https://huface.online/api/daily_papers?date={date}")
+    FetchedDay.objects.create(source=source, day=date(2026, 6, 12))
+
+    page = staff_client.get(reverse("admin:papers_source_change", args=[source.pk])).content.decode()
+
+    assert "June 12, 2026" in page

@@ -1,5 +1,6 @@
 """Looking at a subscriber's next digest without sending it: the admin's and the command's preview."""
 
+import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -62,6 +63,24 @@ def test_preview_digest_prints_the_email_and_writes_the_html(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Next digest: ") and "\nSubject: Your papers for " in out
     assert "Score breakdown:" in out and "similarity 0." in out
+    assert titles_of("proteins")[0] in target.read_text()
+
+
+class ReaderGoneAtOnce(io.StringIO):
+    """stdout of `preview_digest ... --html FILE | head -0`: the reader has left before the first line."""
+
+    def write(self, text):
+        raise BrokenPipeError
+
+
+def test_preview_digest_writes_the_html_even_when_its_reader_stops_early(tmp_path):
+    embedded_papers()
+    make_subscriber("ada@example.org", interests=["protein structure prediction"])
+    target = tmp_path / "digest.html"
+
+    with pytest.raises(BrokenPipeError):
+        call_command("preview_digest", "ada@example.org", "--html", str(target), stdout=ReaderGoneAtOnce())
+
     assert titles_of("proteins")[0] in target.read_text()
 
 

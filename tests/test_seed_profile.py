@@ -202,6 +202,19 @@ def test_a_zotero_export_with_abstracts_is_added_as_it_is_and_the_rest_looked_up
     assert any(text.startswith("Folding proteins") for text in fake_model.texts), "it is embedded"
 
 
+def test_a_reader_s_own_file_is_cleaned_like_a_feed_before_its_papers_are_stored(
+    client, catalogue, fake_model, django_capture_on_commit_callbacks
+):
+    ada = make_subscriber()
+    items = [{"id": "A1", "type": "article", "title": "Reversed\u202etxt.exe titles\u0007", "abstract": "Text\u200b."}]
+    upload = SimpleUploadedFile("My Library.json", json.dumps(items).encode(), content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        add_papers(client, ada, papers_file=upload)
+
+    paper = Paper.objects.get()
+    assert (paper.title, paper.abstract) == ("Reversedtxt.exe titles", "Text.")
+
+
 def test_a_ris_export_is_read_and_a_paper_already_on_the_list_is_not_added_twice(
     client, catalogue, fake_model, django_capture_on_commit_callbacks
 ):

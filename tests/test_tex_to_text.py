@@ -68,3 +68,27 @@ def test_the_bundled_daily_page_and_feeds_show_no_tex_quotes_or_accents(fixture_
     assert not [text for text in texts if "``" in text or "\\`" in text or '\\"' in text or "\\v{" in text]
     assert Paper.objects.filter(authors__icontains="Inès Blin").exists()
     assert Paper.objects.filter(abstract__contains="“soft prompts”").exists()
+
+
+@pytest.mark.django_db
+def test_papers_stored_before_the_cleaning_are_cleaned_by_the_migration():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from papers.models import paper_key, title_digest
+
+    migration = import_module("papers.migrations.0009_tex_to_text_in_stored_papers")
+    typed = "``Soft prompts'' -- revisited"
+    old = Paper.objects.create(key=paper_key(title=typed), title=typed, authors=["In\\`es Blin"], abstract="x")
+    twin_title = "R\\'enyi entropy"
+    Paper.objects.create(key=paper_key(title="Rényi entropy"), title="Rényi entropy")
+    twin = Paper.objects.create(key=paper_key(title=twin_title), title=twin_title)
+
+    migration.clean_stored_papers(apps, None)
+
+    old.refresh_from_db()
+    twin.refresh_from_db()
+    assert (old.title, old.authors) == ("“Soft prompts” – revisited", ["Inès Blin"])
+    assert old.key == f"title:{title_digest(old.title)}" == f"title:{old.title_key}"
+    assert twin.title == "Rényi entropy" and twin.key == paper_key(title=twin_title), "the other keeps its key"

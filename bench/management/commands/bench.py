@@ -1,7 +1,33 @@
 """`make bench`: time a daily run stage by stage in a throwaway database; see bench/."""
 
+import os
+
+import dj_database_url
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
 from bench import runner
 from config.commands import BaseCommand, at_least
+
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/paperdigest"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/13"
+
+
+def use_database(kind):
+    """Point the default connection at the chosen server; the runner makes its own database there."""
+    current = connections[DEFAULT_DB_ALIAS].settings_dict
+    if kind == "sqlite":
+        if current["ENGINE"].endswith("sqlite3"):
+            return
+        chosen = dj_database_url.parse(f"sqlite:///{settings.VAR_DIR / 'db.sqlite3'}")
+    else:
+        if current["ENGINE"].endswith("postgresql"):
+            return
+        chosen = dj_database_url.parse(os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_POSTGRES)
+    chosen.setdefault("OPTIONS", {})  # the other engine's options (SQLite's timeout) do not carry over
+    connections[DEFAULT_DB_ALIAS].close()
+    current.update(chosen)
+    settings.DATABASES[DEFAULT_DB_ALIAS].update(chosen)
 
 
 class Command(BaseCommand):
@@ -33,10 +59,30 @@ class Command(BaseCommand):
             default=2,
             help="Sender processes working at once in the send stage, like Celery workers (default 2)",
         )
+        parser.add_argument(
+            "--database",
+            choices=["postgres", "sqlite"],
+            default="postgres",
+            help="postgres (default): the PostgreSQL server of DATABASE_URL, else BENCH_POSTGRES_URL "
+            f"(default {DEFAULT_POSTGRES}); sqlite: a file under VAR_DIR/bench/",
+        )
+        parser.add_argument(
+            "--broker-url",
+            default=os.environ.get("BENCH_REDIS_URL", DEFAULT_BROKER),
+            help="A Redis database the bench may flush, for the production run's Celery workers "
+            f"(default BENCH_REDIS_URL or {DEFAULT_BROKER}); 'none' skips the production run",
+        )
+        parser.add_argument(
+            "--check-bf16",
+            action="store_true",
+            help="Compare bf16 with fp32 embeddings (top-10 overlap, speed) even where the CPU has no native bf16",
+        )
         parser.add_argument("--seed", type=int, default=1, help="Random seed for the synthetic data")
         parser.add_argument("--keep-db", action="store_true", help="Keep the bench database for inspection")
 
     def handle(self, *args, **options):
+        use_database(options["database"])
+        broker_url = None if options["broker_url"].lower() == "none" else options["broker_url"]
         _, table = runner.run(
             subscribers=options["subscribers"],
             papers=options["papers"],
@@ -45,6 +91,8 @@ class Command(BaseCommand):
             seed=options["seed"],
             keep_db=options["keep_db"],
             send_processes=options["send_processes"],
+            broker_url=broker_url,
+            check_bf16=options["check_bf16"],
             say=self.stdout.write,
         )
         self.stdout.write(table)

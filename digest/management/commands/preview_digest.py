@@ -39,6 +39,11 @@ class Command(BaseCommand):
             raise CommandError(f"No subscriber with the address {email!r}")
         issue_date = schedule.next_issue_date(subscriber)
         subject, text, html_body, items = preview_next_digest(subscriber, issue_date=issue_date)
+        if html:  # before any output: piped into `head`, the command stops when the reader does
+            try:
+                Path(html).write_text(html_body, encoding="utf-8")
+            except OSError as error:
+                raise CommandError(f"--html {html}: cannot write the file ({error.strerror})") from None
         for line in self.what_will_happen(subscriber, issue_date, items):
             self.stdout.write(line)
         self.stdout.write(f"\nSubject: {subject}\n")
@@ -49,10 +54,6 @@ class Command(BaseCommand):
         for n, item in enumerate(items, start=1):
             self.stdout.write(f"  {n:>2}. {item.paper.title[:70]}: {item.breakdown}")
         if html:
-            try:
-                Path(html).write_text(html_body, encoding="utf-8")
-            except OSError as error:
-                raise CommandError(f"--html {html}: cannot write the file ({error.strerror})") from None
             self.stdout.write(f"HTML written to {html}")
 
     @staticmethod
