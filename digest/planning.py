@@ -154,7 +154,7 @@ def _plan_chunk(
                     match.matched_kind,
                     round(match.similarity, 4),
                     round(match.word_match, 4),
-                    match.because_of,
+                    match.because_of_id,
                 )
                 for position, match in enumerate(matches, start=1)
             )

@@ -152,8 +152,8 @@ class Match(NamedTuple):
     penalty: float  # subtracted for closeness to a disliked paper / negative interest
     trending: float  # added for community upvotes
     word_match: float = 0.0  # added for the words a text interest shares with the paper
-    because_of: int | None = None  # id of the liked paper that drove the match, when feedback did
-    because_of_label: str = ""  # its title
+    because_of_id: int | None = None  # id of the liked paper that drove the match, when feedback did
+    because_of_title: str = ""  # its title
 
 
 def trending_bonus(upvotes: Sequence[float | None] | np.ndarray | None, weight: float) -> np.ndarray | None:

@@ -169,9 +169,35 @@ def feedback_link(subscriber, paper_id, choice):
 
 def _shared(item, weights):
     """The shared words worth naming: only where the interest's words added to the score."""
-    if item.matched_kind != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
+    if getattr(item, "matched_kind", "topic") != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
         return ()
     return shared_words(item.matched, item.paper.embedding_text, weights)
+
+
+def why_lines(items, subscriber_id=None):
+    """The why-line of each item (anything with .paper, .matched and, where known, .matched_kind,
+    .word_match, .because_of_id and .because_of_title), with one query for the corpus counts of
+    all their interests' words and, when a liked paper brought any, one to tell the reader's own
+    seeded papers (of `subscriber_id`) from papers they marked "more like this"."""
+    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
+    brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
+    seeded = set(
+        SeedPaper.objects.filter(subscriber_id=subscriber_id, paper_id__in=brought_by).values_list(
+            "paper_id", flat=True
+        )
+        if brought_by and subscriber_id is not None
+        else ()
+    )
+    return [
+        why(
+            item.matched,
+            getattr(item, "matched_kind", "topic"),
+            _shared(item, weights),
+            getattr(item, "because_of_title", ""),
+            getattr(item, "because_of_id", None) in seeded,
+        )
+        for item in items
+    ]
 
 
 def rendered_items(subscriber, items):
@@ -182,18 +208,8 @@ def rendered_items(subscriber, items):
     one with no link at all to a search for its title, marked as a search.
     """
     rendered = []
-    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
-    brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
-    seeded = set(
-        SeedPaper.objects.filter(subscriber_id=subscriber.pk, paper_id__in=brought_by).values_list(
-            "paper_id", flat=True
-        )
-        if brought_by
-        else ()
-    )
-    for item in items:
+    for item, reason in zip(items, why_lines(items, subscriber.pk), strict=True):
         paper = item.paper
-        because_of = getattr(item, "because_of_title", "")
         abs_url = http_url(paper.abs_url) or (http_url(f"https://doi.org/{paper.doi}") if paper.doi else "")
         pdf_url = http_url(paper.pdf_url)
         search = "" if abs_url or pdf_url else search_url(paper.title)
@@ -211,13 +227,7 @@ def rendered_items(subscriber, items):
                 search_url=search,
                 hf_url=http_url(paper.hf_url),
                 upvotes=paper.upvotes,
-                why=why(
-                    item.matched,
-                    item.matched_kind,
-                    _shared(item, weights),
-                    because_of,
-                    getattr(item, "because_of_id", None) in seeded,
-                ),
+                why=reason,
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
                 less_url=feedback_link(subscriber, paper.pk, "less"),

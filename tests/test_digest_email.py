@@ -66,9 +66,7 @@ def test_a_paper_brought_by_feedback_names_the_paper_the_reader_liked():
         why("protein folding", "topic", (), "Folding at atomic accuracy")
         == "like 'Folding at atomic accuracy', which you marked more like this"
     )
-    assert why("protein folding", "topic", (), "My paper", seeded=True) == (
-        "like 'My paper', one of your own papers"
-    )
+    assert why("protein folding", "topic", (), "My paper", seeded=True) == ("like 'My paper', one of your own papers")
 
 
 def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
