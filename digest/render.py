@@ -236,11 +236,22 @@ def rendered_items(subscriber, items):
     return rendered
 
 
+def thin_day(count, size, weekly=False):
+    """'3 papers matched your interests today.' on a day that sends fewer papers than the
+    digest holds: a paper is sent only when it reaches the cut, never to fill the list, and
+    the reader should know that a short digest is the day's whole catch. Empty otherwise."""
+    if not 0 < count < size:
+        return ""
+    when = "this week" if weekly else "today"
+    return f"{count} paper{'s' if count > 1 else ''} matched your interests {when} (your digest holds up to {size})."
+
+
 def digest_context(subscriber, issue_date, items):
     items = rendered_items(subscriber, items)
     weekly, label = subscriber.frequency == "weekly", issue_label(issue_date)
     return {
         "items": items,
+        "thin_day": thin_day(len(items), subscriber.papers_per_digest, weekly),
         "issue_date": issue_date,
         "issue_label": label,
         "heading": f"Your papers this week, to {label}" if weekly else f"Your papers for {label}",
