@@ -32,6 +32,8 @@ class PreviewItem:
         self.penalty = match.penalty
         self.trending = match.trending
         self.word_match = match.word_match
+        self.because_of_id = match.because_of_id
+        self.because_of_title = match.because_of_title
 
     @property
     def breakdown(self):
@@ -103,7 +105,9 @@ def refresh_preview(subscriber_id):
                 similarity=match.similarity,
                 why=reason[:600],
             )
-            for rank, (match, reason) in enumerate(zip(matches, why_lines(matches), strict=True), start=1)
+            for rank, (match, reason) in enumerate(
+                zip(matches, why_lines(matches, subscriber_id), strict=True), start=1
+            )
         )
         Subscriber.objects.filter(pk=subscriber_id).update(preview_version=version)
 

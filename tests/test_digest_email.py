@@ -59,6 +59,16 @@ def test_the_why_line_names_the_interest_and_the_topical_words_it_shares_and_no_
     assert why("A paper", "liked") == "similar to a paper you liked, 'A paper'"
 
 
+def test_a_paper_brought_by_feedback_names_the_paper_the_reader_liked():
+    from digest.render import why
+
+    assert (
+        why("protein folding", "topic", (), "Folding at atomic accuracy")
+        == "like 'Folding at atomic accuracy', which you marked more like this"
+    )
+    assert why("protein folding", "topic", (), "My paper", seeded=True) == ("like 'My paper', one of your own papers")
+
+
 def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
     message = digest_message(digest)
     html, text = unescape(html_part(message)), message.body
