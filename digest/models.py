@@ -100,6 +100,14 @@ class DigestItem(models.Model):
     matched_kind = models.CharField(max_length=10, blank=True)
     similarity = models.FloatField(null=True, blank=True, help_text="Cosine similarity to what matched")
     word_match = models.FloatField(default=0.0, help_text="Added to the score for the interest's own words")
+    because_of = models.ForeignKey(
+        "papers.Paper",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The paper the reader marked 'more like this' (or seeded) that brought this one",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["digest", "paper"], name="one_item_per_paper_per_digest")]
@@ -107,6 +115,10 @@ class DigestItem(models.Model):
 
     def __str__(self):
         return f"#{self.rank} {self.paper} (in {self.digest})"
+
+    @property
+    def because_of_title(self):
+        return self.because_of.title if self.because_of_id else ""
 
 
 class DeliveryEvent(models.Model):

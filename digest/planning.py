@@ -154,6 +154,7 @@ def _plan_chunk(
                     match.matched_kind,
                     round(match.similarity, 4),
                     round(match.word_match, 4),
+                    match.because_of_id,
                 )
                 for position, match in enumerate(matches, start=1)
             )
@@ -167,7 +168,17 @@ def _plan_chunk(
     return planned
 
 
-ITEM_COLUMNS = ("digest_id", "paper_id", "rank", "score", "matched", "matched_kind", "similarity", "word_match")
+ITEM_COLUMNS = (
+    "digest_id",
+    "paper_id",
+    "rank",
+    "score",
+    "matched",
+    "matched_kind",
+    "similarity",
+    "word_match",
+    "because_of_id",
+)
 
 
 def write_items(rows: list[tuple]) -> None:

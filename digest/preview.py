@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from digest.planning import rank_subscribers, window_starts
 from digest.ranking import Weights
-from digest.render import digest_context
+from digest.render import digest_context, why_lines
 from papers.models import Paper
 from subscriptions import emails
 from subscriptions.models import PreviewMatch, Subscriber
@@ -32,6 +32,8 @@ class PreviewItem:
         self.penalty = match.penalty
         self.trending = match.trending
         self.word_match = match.word_match
+        self.because_of_id = match.because_of_id
+        self.because_of_title = match.because_of_title
 
     @property
     def breakdown(self):
@@ -101,8 +103,11 @@ def refresh_preview(subscriber_id):
                 rank=rank,
                 matched=match.matched[:300],
                 similarity=match.similarity,
+                why=reason[:600],
             )
-            for rank, match in enumerate(matches, start=1)
+            for rank, (match, reason) in enumerate(
+                zip(matches, why_lines(matches, subscriber_id), strict=True), start=1
+            )
         )
         Subscriber.objects.filter(pk=subscriber_id).update(preview_version=version)
 

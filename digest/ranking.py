@@ -152,8 +152,8 @@ class Match(NamedTuple):
     penalty: float  # subtracted for closeness to a disliked paper / negative interest
     trending: float  # added for community upvotes
     word_match: float = 0.0  # added for the words a text interest shares with the paper
-    because_of: int | None = None  # id of the liked paper that drove the match, when feedback did
-    because_of_label: str = ""  # its title
+    because_of_id: int | None = None  # id of the liked paper that drove the match, when feedback did
+    because_of_title: str = ""  # its title
 
 
 def trending_bonus(upvotes: Sequence[float | None] | np.ndarray | None, weight: float) -> np.ndarray | None:
@@ -321,9 +321,8 @@ def with_feedback(profile: Profile, weights: Weights) -> tuple[Profile, _Moves |
         if not len(papers):
             continue
         nearest = np.argmax(papers @ topic_vectors.T, axis=1)
-        sums = np.zeros_like(topic_vectors)
-        np.add.at(sums, nearest, papers)
-        shift += np.float32(weight) * sums / np.maximum(np.bincount(nearest, minlength=len(topics)), 1)[:, None]
+        belongs = (nearest[None, :] == np.arange(len(topics))[:, None]).astype(np.float32)  # (topics, papers)
+        shift += np.float32(weight) * (belongs @ papers) / np.maximum(belongs.sum(axis=1), 1)[:, None]
         if papers is liked:
             liked_row = topics[nearest]
     rows = vectors.copy()
@@ -414,20 +413,10 @@ def _dislike_penalty(
 ) -> np.ndarray:
     """DISLIKE_PENALTY x how far the closest negative vector is above DISLIKE_MARGIN, scaled to 0..1."""
     penalty = np.zeros(shape, dtype=np.float32)
-    with_negatives = [j for j, p in enumerate(members) if p.negatives is not None and len(p.negatives)]
-    if not with_negatives or not weights.dislike_penalty:
+    found = _closest(members, "negatives", candidates) if weights.dislike_penalty else None
+    if found is None:
         return penalty
-    dim = candidates.shape[1]
-    counts = np.fromiter(
-        (len(members[j].negatives) for j in with_negatives),  # type: ignore[arg-type]
-        np.int64,
-        len(with_negatives),
-    )
-    negatives = np.concatenate(
-        [np.asarray(members[j].negatives, dtype=np.float32).reshape(-1, dim) for j in with_negatives]
-    )
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-    closest = _segment_max(negatives @ candidates.T, counts, starts)
+    with_negatives, closest = found
     scale = weights.dislike_penalty / max(1e-6, 1.0 - weights.dislike_margin)
     penalty[with_negatives] = np.clip(closest - weights.dislike_margin, 0, None) * scale
     return penalty
@@ -453,10 +442,24 @@ def _eligible(
             if text_index is None:
                 raise ValueError("excluded keywords need the candidates' text_index")
             keep[j] &= ~text_index.mask(profile.excluded)
-        if profile.disliked is not None and len(profile.disliked):
-            twins = np.asarray(profile.disliked, dtype=np.float32) @ candidates.T
-            keep[j] &= twins.max(axis=0) < weights.disliked_twin
+    twins = _closest(members, "disliked", candidates)
+    if twins is not None:
+        rows, closest = twins
+        keep[rows] &= closest < weights.disliked_twin
     return keep
+
+
+def _closest(members: Sequence[Profile], field: str, candidates: np.ndarray) -> tuple[list[int], np.ndarray] | None:
+    """(profiles that have any `field` vectors, each one's best similarity to every candidate),
+    as one matrix product for the whole chunk (thousands of small ones cost far more)."""
+    owners = [j for j, p in enumerate(members) if getattr(p, field) is not None and len(getattr(p, field))]
+    if not owners:
+        return None
+    dim = candidates.shape[1]
+    groups = [np.asarray(getattr(members[j], field), dtype=np.float32).reshape(-1, dim) for j in owners]
+    counts = np.fromiter((len(g) for g in groups), np.int64, len(groups))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    return owners, _segment_max(np.concatenate(groups) @ candidates.T, counts, starts)
 
 
 def _pick(

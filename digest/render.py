@@ -17,6 +17,7 @@ from papers import corpus
 from papers.embeddings import WORD
 from papers.links import http_url, search_url
 from subscriptions import emails, signing
+from subscriptions.models import SeedPaper
 
 TITLE_IN_SUBJECT = 80
 TEASER_CHARS = 320
@@ -84,14 +85,19 @@ WORDS_NOTED = 0.1  # a word match worth at least this much of the score names th
 WORDS_NAMED = 3  # at most this many shared words or phrases in one why-line
 
 
-def why(matched, matched_kind, shared=()):
+def why(matched, matched_kind, shared=(), because_of="", seeded=False):
     """The reason shown with a paper: what matched, and the reader's own words it shares.
 
     No number: the similarity is not what the list is ordered by (the word match and
     feedback add to it), a cosine of 0.08 or -0.01 tells a reader nothing, and a second
     number beside it would not be in order either. The words are the reason a reader can
-    check by looking at the title and abstract.
+    check by looking at the title and abstract. When a paper the reader liked brought it
+    (`because_of`, its title), that paper is the reason: the reader asked for it, and it is
+    what they will recognise.
     """
+    if because_of:
+        marked = "one of your own papers" if seeded else "which you marked more like this"
+        return f"like '{shorten(because_of, 90)}', {marked}"
     if matched_kind == "liked":
         return f"similar to a paper you liked, '{shorten(matched, 90)}'"
     reason = f"matches your interest '{shorten(matched, 90)}'"
@@ -163,9 +169,35 @@ def feedback_link(subscriber, paper_id, choice):
 
 def _shared(item, weights):
     """The shared words worth naming: only where the interest's words added to the score."""
-    if item.matched_kind != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
+    if getattr(item, "matched_kind", "topic") != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
         return ()
     return shared_words(item.matched, item.paper.embedding_text, weights)
+
+
+def why_lines(items, subscriber_id=None):
+    """The why-line of each item (anything with .paper, .matched and, where known, .matched_kind,
+    .word_match, .because_of_id and .because_of_title), with one query for the corpus counts of
+    all their interests' words and, when a liked paper brought any, one to tell the reader's own
+    seeded papers (of `subscriber_id`) from papers they marked "more like this"."""
+    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
+    brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
+    seeded = set(
+        SeedPaper.objects.filter(subscriber_id=subscriber_id, paper_id__in=brought_by).values_list(
+            "paper_id", flat=True
+        )
+        if brought_by and subscriber_id is not None
+        else ()
+    )
+    return [
+        why(
+            item.matched,
+            getattr(item, "matched_kind", "topic"),
+            _shared(item, weights),
+            getattr(item, "because_of_title", ""),
+            getattr(item, "because_of_id", None) in seeded,
+        )
+        for item in items
+    ]
 
 
 def rendered_items(subscriber, items):
@@ -176,8 +208,7 @@ def rendered_items(subscriber, items):
     one with no link at all to a search for its title, marked as a search.
     """
     rendered = []
-    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
-    for item in items:
+    for item, reason in zip(items, why_lines(items, subscriber.pk), strict=True):
         paper = item.paper
         abs_url = http_url(paper.abs_url) or (http_url(f"https://doi.org/{paper.doi}") if paper.doi else "")
         pdf_url = http_url(paper.pdf_url)
@@ -196,7 +227,7 @@ def rendered_items(subscriber, items):
                 search_url=search,
                 hf_url=http_url(paper.hf_url),
                 upvotes=paper.upvotes,
-                why=why(item.matched, item.matched_kind, _shared(item, weights)),
+                why=reason,
                 teaser=teaser(paper.abstract),
                 more_url=feedback_link(subscriber, paper.pk, "more"),
                 less_url=feedback_link(subscriber, paper.pk, "less"),
@@ -205,11 +236,22 @@ def rendered_items(subscriber, items):
     return rendered
 
 
+def thin_day(count, size, weekly=False):
+    """'3 papers matched your interests today.' on a day that sends fewer papers than the
+    digest holds: a paper is sent only when it reaches the cut, never to fill the list, and
+    the reader should know that a short digest is the day's whole catch. Empty otherwise."""
+    if not 0 < count < size:
+        return ""
+    when = "this week" if weekly else "today"
+    return f"{count} paper{'s' if count > 1 else ''} matched your interests {when} (your digest holds up to {size})."
+
+
 def digest_context(subscriber, issue_date, items):
     items = rendered_items(subscriber, items)
     weekly, label = subscriber.frequency == "weekly", issue_label(issue_date)
     return {
         "items": items,
+        "thin_day": thin_day(len(items), subscriber.papers_per_digest, weekly),
         "issue_date": issue_date,
         "issue_label": label,
         "heading": f"Your papers this week, to {label}" if weekly else f"Your papers for {label}",
@@ -220,7 +262,7 @@ def digest_context(subscriber, issue_date, items):
 
 def digest_items(digest):
     """The stored items of a digest with their papers, in one query."""
-    return list(digest.items.select_related("paper").order_by("rank"))
+    return list(digest.items.select_related("paper", "because_of").order_by("rank"))
 
 
 def digest_message(digest, items=None, links=None):

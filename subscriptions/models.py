@@ -254,6 +254,7 @@ class PreviewMatch(models.Model):
     rank = models.PositiveSmallIntegerField()
     matched = models.CharField(max_length=300, help_text="The interest or liked paper that matched")
     similarity = models.FloatField(help_text="Cosine similarity to what matched")
+    why = models.CharField(max_length=600, blank=True, help_text="The why-line the digest email would show")
 
     class Meta:
         ordering = ["subscriber_id", "rank"]

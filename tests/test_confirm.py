@@ -108,14 +108,20 @@ def test_manage_page_previews_the_papers_that_would_have_matched(client, fake_mo
     )
     subscriber = make_subscriber(status=Subscriber.Status.PENDING)
     PreviewMatch.objects.create(
-        subscriber=subscriber, paper=paper, rank=1, matched="contrastive sentence embeddings", similarity=0.8123
+        subscriber=subscriber,
+        paper=paper,
+        rank=1,
+        matched="contrastive sentence embeddings",
+        similarity=0.8123,
+        why="matches your interest 'contrastive sentence embeddings' — shares 'embeddings'",
     )
     Subscriber.objects.filter(pk=subscriber.pk).update(preview_version=0)  # what the worker wrote
 
     page = confirmed(client, subscriber).content.decode()
     assert "Papers of the last 7 days that would have matched" in page
     assert "Sentence &lt;b&gt;embeddings&lt;/b&gt; by contrast" in page
-    assert "matches “contrastive sentence embeddings” · similarity 0.81" in page
+    assert "matches your interest &#x27;contrastive sentence embeddings&#x27; — shares &#x27;embeddings&#x27;" in page
+    assert "similarity" not in page
     assert 'href="https://arxiv.org/abs/2403.01234"' in page
 
 
@@ -154,7 +160,7 @@ def test_manage_page_previews_real_matches_from_the_last_week(client):
         page = confirmed(client, subscriber).content.decode()
     preview = page.split("Papers of the last 7 days that would have matched", 1)[1].split("</section>", 1)[0]
     assert "Contrastive learning of sentence embeddings at scale" in preview
-    assert "matches “contrastive sentence embeddings”" in preview
+    assert "matches your interest &#x27;contrastive sentence embeddings&#x27; — shares &#x27;" in preview
     assert "protoplanetary" not in preview, "unrelated papers stay out"
     assert "an old paper" not in preview, "only the last 7 days"
 
@@ -166,7 +172,7 @@ def test_manage_page_explains_an_empty_preview(client, fake_model):
     assert "No paper from the last 7 days matches your interests closely yet." in page
 
 
-def test_the_manage_preview_shows_as_many_papers_as_a_digest_holds_and_says_what_its_numbers_mean(client):
+def test_the_manage_preview_shows_as_many_papers_as_a_digest_holds_each_with_why_and_no_number(client):
     subscriber = make_subscriber(papers_per_digest=3)
     for rank in range(1, 8):
         paper = Paper.objects.create(key=f"title:p{rank}", title=f"Paper number {rank}")
@@ -176,5 +182,5 @@ def test_the_manage_preview_shows_as_many_papers_as_a_digest_holds_and_says_what
     page = client.get(path_of("manage", subscriber)).content.decode()
 
     assert [f"Paper number {n}" in page for n in range(1, 8)] == [True] * 3 + [False] * 4
-    assert "Your digest holds up to 3 papers: these are the best 3." in page
-    assert "its similarity to your interest, from 0 (unrelated) to 1 (the same meaning)" in page
+    assert "Your digest holds up to 3 papers: these are the best 3, each with why it would be there." in page
+    assert "matches “graphs”" in page and "similarity" not in page

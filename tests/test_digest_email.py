@@ -59,6 +59,16 @@ def test_the_why_line_names_the_interest_and_the_topical_words_it_shares_and_no_
     assert why("A paper", "liked") == "similar to a paper you liked, 'A paper'"
 
 
+def test_a_paper_brought_by_feedback_names_the_paper_the_reader_liked():
+    from digest.render import why
+
+    assert (
+        why("protein folding", "topic", (), "Folding at atomic accuracy")
+        == "like 'Folding at atomic accuracy', which you marked more like this"
+    )
+    assert why("protein folding", "topic", (), "My paper", seeded=True) == ("like 'My paper', one of your own papers")
+
+
 def test_each_item_says_why_it_is_there_with_links_to_read_it_and_to_steer(digest):
     message = digest_message(digest)
     html, text = unescape(html_part(message)), message.body
@@ -234,3 +244,21 @@ def test_signed_links_are_byte_for_byte_what_djangos_signing_makes():
             token = signing.make_token(purpose, SimpleNamespace(pk=pk), **extra)
             assert token == django_signing.dumps({"s": pk, **extra}, salt=signing._salt(purpose), compress=True)
             assert signing.read_token(purpose, token) == {"s": pk, **extra}
+
+
+def test_a_thin_day_sends_only_what_reached_the_cut_and_says_so(digest):
+    count = digest.items.count()
+    assert 1 < count < digest.subscriber.papers_per_digest, "the fixture day has fewer good papers than a digest holds"
+
+    message = digest_message(digest)
+
+    line = f"{count} papers matched your interests today (your digest holds up to 10)."
+    assert line in message.body and line in unescape(html_part(message))
+
+
+def test_the_thin_day_line_appears_only_when_the_digest_is_short_of_full():
+    from digest.render import thin_day
+
+    assert thin_day(1, 10) == "1 paper matched your interests today (your digest holds up to 10)."
+    assert thin_day(3, 5, weekly=True) == "3 papers matched your interests this week (your digest holds up to 5)."
+    assert thin_day(10, 10) == "" and thin_day(0, 10) == ""

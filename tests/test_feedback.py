@@ -209,7 +209,9 @@ def test_after_more_like_this_the_next_digest_holds_a_paper_like_it(client):
 
     papers_of(TODAY, FOLDING, MEMBRANES_TOO)
 
-    assert titles_in(digest_of(clicker, TODAY)) == [MEMBRANES_TOO[0]]
+    today = digest_of(clicker, TODAY)
+    assert titles_in(today) == [MEMBRANES_TOO[0]]
+    assert f"Why: like '{MEMBRANES[0]}', which you marked more like this" in digest_message(today).body
     assert titles_in(digest_of(other, TODAY)) == [FOLDING[0]], (
         "without the click, the paper closest to the interest comes"
     )

@@ -138,3 +138,21 @@ def test_the_preview_on_a_reader_whose_hour_has_passed_says_the_next_run_sends_i
         out = preview_of("ada0@example.org", capsys)
 
     assert out.startswith("Next digest: Fri 2026-08-07 (daily), sent at the next hourly run (07:00 UTC has passed).")
+
+
+def test_the_manage_page_preview_gives_each_paper_the_why_line_of_the_email(client):
+    from digest.tasks import refresh_preview_task
+    from tests.subscription_helpers import path_of
+
+    embedded_papers()
+    reader = make_subscriber("ada@example.org", interests=["protein structure prediction"])
+    _, text, _, _ = preview_next_digest(reader)
+
+    refresh_preview_task(reader.pk)  # the worker, after a save
+    page = client.get(path_of("manage", reader)).content.decode()
+
+    first = reader.preview_matches.select_related("paper").first()
+    assert first.why.startswith("matches your interest 'protein structure prediction' — shares '")
+    assert f"Why: {first.why}" in text, "the same words as the email"
+    assert first.why in page.replace("&#x27;", "'")
+    assert "similarity" not in page

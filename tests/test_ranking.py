@@ -270,10 +270,10 @@ def test_a_liked_paper_moves_the_interest_nearest_to_it_and_leaves_the_other_alo
     after = {m.index: m for m in ranked([twisted, plain_protein, COMPILER_PAPER], profile)}
 
     assert after[0].similarity > before[0].similarity + 0.1, "papers like the liked one come closer"
-    assert after[0].matched == "proteins" and after[0].because_of == 7
-    assert after[0].because_of_label == "A twisted protein paper"
+    assert after[0].matched == "proteins" and after[0].because_of_id == 7
+    assert after[0].because_of_title == "A twisted protein paper"
     assert after[2].similarity == pytest.approx(before[2].similarity), "the other interest did not move"
-    assert after[1].because_of is None, "a paper the feedback did not bring closer is not put down to it"
+    assert after[1].because_of_id is None, "a paper the feedback did not bring closer is not put down to it"
 
 
 def test_a_near_twin_of_a_disliked_paper_is_not_sent_and_the_rest_of_the_field_is():
