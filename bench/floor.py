@@ -164,7 +164,7 @@ def render(digests):
             if paper.pk not in fragments:
                 fragments[paper.pk] = _fragments(paper)
             html_item, text_item = fragments[paper.pk]
-            why_line = why(item.matched, item.matched_kind, item.similarity or item.score, item.word_match)
+            why_line = why(item.matched, item.matched_kind)
             more = f"{site}/f/{signing.make_token('feedback', subscriber, p=paper.pk, c='more')}/"
             less = f"{site}/f/{signing.make_token('feedback', subscriber, p=paper.pk, c='less')}/"
             html_parts.append(_fill(html_item, html.escape(why_line), html.escape(more), html.escape(less)))

@@ -57,16 +57,20 @@ REPORT_TIMEOUT = 5  # seconds between checks that the sender processes are still
 
 
 class Timer:
+    """Wall seconds (and this process's CPU seconds) spent inside, summed over every use."""
+
     def __init__(self):
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     @contextmanager
     def __call__(self):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             yield self
         finally:
             self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.process_time() - cpu_started
 
 
 def bar(total, desc, unit):
@@ -118,11 +122,10 @@ def run(
         now = timezone.now()
         issue_date = timezone.localdate(now)
 
-        with cpu() as used:
-            rank_seconds, loading_seconds, candidates = time_rank(subscriber_ids, now)
+        rank_seconds, rank_cpu, loading_seconds, candidates = time_rank(subscriber_ids, now)
         interest_rows = Interest.objects.filter(subscriber_id__in=subscriber_ids).count()
         floor_rate = len(subscriber_ids) / floor.rank(interest_rows, candidates.vectors)
-        stages["rank"] = report.stage(rank_seconds, len(subscriber_ids), used.seconds - loading_seconds, floor_rate)
+        stages["rank"] = report.stage(rank_seconds, len(subscriber_ids), rank_cpu, floor_rate)
         say(report.stage_line("rank", stages["rank"]))
         notes["rank"] = (
             f"all {len(subscriber_ids):,} subscribers, ranking.rank only; loading their profiles "
@@ -258,8 +261,8 @@ def time_embed(paper_ids):
 
 
 def time_rank(subscriber_ids, now):
-    """(ranking seconds, loading seconds): planning's own loaders feed Candidates.rank chunk by
-    chunk, as plan_digests does, but only the ranking is the rank stage; loading is reported beside it."""
+    """(ranking seconds, ranking CPU seconds, loading seconds, last candidates): planning's own loaders feed
+    Candidates.rank chunk by chunk as plan_digests does; only the ranking is the rank stage, loading is beside it."""
     weights = Weights.from_settings()
     ranking, loading = Timer(), Timer()
     candidate_sets = {}  # as in plan_digests: chunks whose windows start alike share their candidates
@@ -280,7 +283,7 @@ def time_rank(subscriber_ids, now):
             with ranking():
                 candidates.rank(profiles, weights)
             progress.update(len(subscribers))
-    return ranking.seconds, loading.seconds, candidates
+    return ranking.seconds, ranking.cpu_seconds, loading.seconds, candidates
 
 
 def time_plan(subscriber_ids, issue_date, now):

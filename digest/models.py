@@ -85,6 +85,7 @@ class Digest(models.Model):
                     matched_kind=item.matched_kind,
                     similarity=item.similarity,
                     word_match=item.word_match,
+                    because_of_id=item.because_of_id,
                 )
                 for item in original.items.all()
             )

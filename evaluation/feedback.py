@@ -32,7 +32,7 @@ from django.db import transaction
 from digest.models import DigestItem
 from digest.planning import plan_digests
 from evaluation.evaluate import JudgedSetError, load, source_papers
-from evaluation.metrics import ndcg_at
+from evaluation.metrics import Sent, ndcg_at
 from papers import embeddings
 from papers.models import Paper, normalise_title
 from subscriptions import feedback
@@ -74,13 +74,11 @@ class SetResult:
         return self.path.stem
 
 
-def junk_share(sent: Sequence[int]) -> float:
-    """Share of the papers sent that are graded 0 (nothing sent: no junk)."""
-    return sum(1 for grade in sent if grade == 0) / len(sent) if sent else 0.0
-
-
 def score(sent: Sequence[int], candidates: Sequence[int]) -> Outcome:
-    return Outcome(ndcg_at(K, sent, candidates) if any(candidates) else None, junk_share(sent))
+    """NDCG@5 of what one digest sent, and its junk share (grade-0 papers of those sent; an empty
+    digest sends no junk). Per digest, not pooled like evaluate_ranking's, so each unit pairs."""
+    digest = Sent(sent, candidates, DIGEST_SIZE)
+    return Outcome(ndcg_at(K, sent, candidates) if any(candidates) else None, digest.junk / len(sent) if sent else 0.0)
 
 
 @dataclass
