@@ -167,9 +167,16 @@ def feedback_link(subscriber, paper_id, choice):
     return _feedback_url_template(settings.SITE_URL).replace("TOKEN", token)
 
 
+def _names_words(item):
+    """Whether the why-line may name shared words: only where the interest's words added to the score."""
+    return (
+        getattr(item, "matched_kind", "topic") == "topic" and (getattr(item, "word_match", 0.0) or 0.0) >= WORDS_NOTED
+    )
+
+
 def _shared(item, weights):
-    """The shared words worth naming: only where the interest's words added to the score."""
-    if getattr(item, "matched_kind", "topic") != "topic" or (getattr(item, "word_match", 0.0) or 0.0) < WORDS_NOTED:
+    """The shared words worth naming."""
+    if not _names_words(item):
         return ()
     return shared_words(item.matched, item.paper.embedding_text, weights)
 
@@ -177,9 +184,10 @@ def _shared(item, weights):
 def why_lines(items, subscriber_id=None):
     """The why-line of each item (anything with .paper, .matched and, where known, .matched_kind,
     .word_match, .because_of_id and .because_of_title), with one query for the corpus counts of
-    all their interests' words and, when a liked paper brought any, one to tell the reader's own
-    seeded papers (of `subscriber_id`) from papers they marked "more like this"."""
-    weights = corpus.word_weights(WORD.findall(" ".join(item.matched for item in items).lower())) if items else {}
+    the interests' words where words count (none when no item names words) and, when a liked
+    paper brought any, one to tell the reader's own seeded papers (of `subscriber_id`) from papers they marked "more like this"."""
+    named = [item.matched for item in items if _names_words(item)]
+    weights = corpus.word_weights(WORD.findall(" ".join(named).lower())) if named else {}
     brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
     seeded = set(
         SeedPaper.objects.filter(subscriber_id=subscriber_id, paper_id__in=brought_by).values_list(
