@@ -185,7 +185,8 @@ def why_lines(items, subscriber_id=None):
     """The why-line of each item (anything with .paper, .matched and, where known, .matched_kind,
     .word_match, .because_of_id and .because_of_title), with one query for the corpus counts of
     the interests' words where words count (none when no item names words) and, when a liked
-    paper brought any, one to tell the reader's own seeded papers (of `subscriber_id`) from papers they marked "more like this"."""
+    paper brought any, one to tell the reader's own seeded papers (of `subscriber_id`) from
+    papers they marked "more like this"."""
     named = [item.matched for item in items if _names_words(item)]
     weights = corpus.word_weights(WORD.findall(" ".join(named).lower())) if named else {}
     brought_by = {item.because_of_id for item in items if getattr(item, "because_of_id", None)}
