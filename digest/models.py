@@ -75,18 +75,10 @@ class Digest(models.Model):
                     )
             except IntegrityError:
                 return None
+            # Every field of the item but its id and digest, so a field added later is copied too.
+            copied = [field.attname for field in DigestItem._meta.concrete_fields if field.name not in ("id", "digest")]
             DigestItem.objects.bulk_create(
-                DigestItem(
-                    digest=copy,
-                    paper_id=item.paper_id,
-                    rank=item.rank,
-                    score=item.score,
-                    matched=item.matched,
-                    matched_kind=item.matched_kind,
-                    similarity=item.similarity,
-                    word_match=item.word_match,
-                    because_of_id=item.because_of_id,
-                )
+                DigestItem(digest=copy, **{name: getattr(item, name) for name in copied})
                 for item in original.items.all()
             )
         return copy
